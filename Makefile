@@ -1,0 +1,27 @@
+# The two commands of the README: `make demo` runs the migration on the
+# embedded sandbox, `make test` runs every test. Both bootstrap what they need.
+SHELL := /bin/bash
+ENV := source scripts/env.sh &&
+
+.PHONY: bootstrap demo test lint unit molecule clean
+
+bootstrap:
+	@bash scripts/bootstrap.sh
+
+demo: bootstrap
+	@$(ENV) bash scripts/demo.sh
+
+test: bootstrap
+	@$(ENV) pytest tests
+
+lint: bootstrap
+	@$(ENV) pytest tests/test_collection.py
+
+unit: bootstrap
+	@$(ENV) pytest tests/unit
+
+molecule: bootstrap
+	@$(ENV) pytest tests/test_molecule.py
+
+clean:
+	@$(ENV) cd molecule && for s in */; do molecule destroy -s "$${s%/}" || true; done

@@ -1,0 +1,14 @@
+"""Make the collection importable as ansible_collections.mall.cache_migration.
+
+scripts/bootstrap.sh links this work tree into the collections folder named
+by ANSIBLE_COLLECTIONS_PATH; tests import the plugins through that path, as
+Ansible itself does.
+"""
+import os
+import pathlib
+import sys
+
+_DEFAULT = pathlib.Path(__file__).resolve().parent.parent / ".cache" / "collections"
+_COLLECTIONS = os.environ.get("ANSIBLE_COLLECTIONS_PATH", str(_DEFAULT)).split(os.pathsep)[0]
+if _COLLECTIONS not in sys.path:
+    sys.path.insert(0, _COLLECTIONS)

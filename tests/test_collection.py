@@ -1,0 +1,34 @@
+"""Static checks of the collection: lint, build and plugin documentation."""
+import pathlib
+import subprocess
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+MODULES = sorted(p.stem for p in (ROOT / "plugins" / "modules").glob("*.py") if p.stem != "__init__")
+
+
+def run(*args, cwd=ROOT):
+    result = subprocess.run(args, cwd=cwd, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+def test_yamllint_finds_nothing():
+    run("yamllint", "--strict", ".")
+
+
+def test_ansible_lint_production_profile_finds_nothing():
+    out = run("ansible-lint", "--offline", "--profile", "production", "--nocolor")
+    assert "Failed" not in out
+
+
+def test_collection_builds(tmp_path):
+    run("ansible-galaxy", "collection", "build", "--output-path", str(tmp_path), str(ROOT))
+    assert list(tmp_path.glob("mall-cache_migration-*.tar.gz"))
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_module_documentation_renders(module):
+    out = run("ansible-doc", "-t", "module", f"mall.cache_migration.{module}")
+    assert "EXAMPLES" in out and "RETURN VALUES" in out
