@@ -1,0 +1,260 @@
+# Copyright (c) 2025, mall.cache_migration contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Minimal Redis client speaking RESP2 over a plain TCP socket.
+
+PRIVATE: the leading underscore marks this file as internal to the
+mall.cache_migration collection. Its API may change in any release;
+other collections must not import it.
+
+It exists so that modules can talk to Redis from the app host with the
+Python standard library alone (no redis-py, no redis-cli on the target).
+Only what our modules need is here: commands as RESP arrays of bulk
+strings, RESP2 replies, AUTH, INFO parsing and the buffered reads that a
+replication (SYNC) transfer needs. TLS is not supported.
+"""
+
+from __future__ import annotations
+
+import socket
+
+# Guards against reading a non-Redis peer forever when it never sends CRLF.
+MAX_LINE = 64 * 1024
+CHUNK_SIZE = 64 * 1024
+
+
+def redis_common_argument_spec():
+    """Connection options shared by every module of this collection that talks to Redis."""
+    return dict(
+        host=dict(type='str', required=True),
+        port=dict(type='int', default=6379),
+        username=dict(type='str'),
+        password=dict(type='str', no_log=True),
+        timeout=dict(type='int', default=60),
+    )
+
+
+class RedisWireError(Exception):
+    """Base class of the errors raised here."""
+
+
+class ProtocolError(RedisWireError):
+    """The peer sent something that is not valid RESP, or closed the connection early."""
+
+
+class ReplyError(RedisWireError):
+    """An error reply (`-CODE message`) from the server."""
+
+    def __init__(self, line: str):
+        super().__init__(line)
+        # The first word is the error class: ERR, WRONGPASS, NOAUTH, NOPERM, LOADING...
+        self.code = line.split(' ', 1)[0]
+        self.message = line
+
+
+class AuthError(ReplyError):
+    """The server rejected AUTH."""
+
+
+def encode_command(*args) -> bytes:
+    """Encode a command as a RESP array of bulk strings."""
+    out = [b'*%d\r\n' % len(args)]
+    for arg in args:
+        if isinstance(arg, int):
+            arg = str(arg)
+        if isinstance(arg, str):
+            arg = arg.encode('utf-8')
+        out.append(b'$%d\r\n%s\r\n' % (len(arg), arg))
+    return b''.join(out)
+
+
+def parse_int(raw: bytes) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ProtocolError('expected an integer, got %r' % raw[:40]) from None
+
+
+class RespReader:
+    """Buffered reader over a socket that parses RESP2 replies.
+
+    Besides whole replies it offers the raw reads a SYNC transfer needs:
+    skipping keep-alive newlines, a fixed number of bytes, or bytes up to a
+    terminating mark, each yielded in chunks so a large payload is never
+    held in memory.
+    """
+
+    def __init__(self, sock, chunk_size: int = CHUNK_SIZE):
+        self._sock = sock
+        self._chunk_size = chunk_size
+        self._buf = bytearray()
+
+    def _fill(self) -> None:
+        data = self._sock.recv(self._chunk_size)
+        if not data:
+            raise ProtocolError('the server closed the connection')
+        self._buf += data
+
+    def read_line(self) -> bytes:
+        """Return one line without its CRLF."""
+        start = 0
+        while True:
+            end = self._buf.find(b'\r\n', start)
+            if end >= 0:
+                line = bytes(self._buf[:end])
+                del self._buf[:end + 2]
+                return line
+            if len(self._buf) > MAX_LINE:
+                raise ProtocolError('no line end within %d bytes: is this a Redis server?' % MAX_LINE)
+            # A CR may be the last byte so far; search again from there.
+            start = max(len(self._buf) - 1, 0)
+            self._fill()
+
+    def read_exact(self, size: int) -> bytes:
+        while len(self._buf) < size:
+            self._fill()
+        data = bytes(self._buf[:size])
+        del self._buf[:size]
+        return data
+
+    def skip_keepalives(self) -> None:
+        """Drop the bare newlines a master sends while it prepares a SYNC payload."""
+        while True:
+            if not self._buf:
+                self._fill()
+            stripped = self._buf.lstrip(b'\n')
+            if stripped:
+                self._buf = stripped
+                return
+            self._buf.clear()
+
+    def iter_exact(self, size: int):
+        """Yield chunks that add up to exactly `size` bytes."""
+        remaining = size
+        while remaining:
+            if not self._buf:
+                self._fill()
+            chunk = bytes(self._buf[:remaining])
+            del self._buf[:len(chunk)]
+            remaining -= len(chunk)
+            yield chunk
+
+    def iter_until(self, mark: bytes):
+        """Yield chunks of everything before `mark`, consuming the mark too."""
+        # Hold back len(mark) - 1 bytes: a mark may straddle two receives.
+        keep = len(mark) - 1
+        while True:
+            idx = self._buf.find(mark)
+            if idx >= 0:
+                if idx:
+                    yield bytes(self._buf[:idx])
+                del self._buf[:idx + len(mark)]
+                return
+            if len(self._buf) > keep:
+                cut = len(self._buf) - keep
+                yield bytes(self._buf[:cut])
+                del self._buf[:cut]
+            self._fill()
+
+    def read_reply(self):
+        """Read one RESP2 reply; an error reply raises ReplyError."""
+        line = self.read_line()
+        if not line:
+            raise ProtocolError('empty reply line')
+        kind, rest = line[:1], line[1:]
+        if kind == b'+':
+            return rest.decode('utf-8', 'replace')
+        if kind == b'-':
+            raise ReplyError(rest.decode('utf-8', 'replace'))
+        if kind == b':':
+            return parse_int(rest)
+        if kind == b'$':
+            size = parse_int(rest)
+            if size < 0:
+                return None
+            data = self.read_exact(size + 2)
+            if data[-2:] != b'\r\n':
+                raise ProtocolError('bulk string not terminated by CRLF')
+            return data[:-2]
+        if kind == b'*':
+            count = parse_int(rest)
+            if count < 0:
+                return None
+            return [self.read_reply() for _ in range(count)]
+        raise ProtocolError('unexpected reply %r: is this a Redis server?' % line[:40])
+
+
+class RedisConnection:
+    """One TCP connection to a Redis server; use as a context manager."""
+
+    def __init__(self, host: str, port: int, timeout: float):
+        # timeout bounds the connect and every single read or write, not the whole exchange.
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.reader = RespReader(self.sock)
+
+    def send(self, *args) -> None:
+        self.sock.sendall(encode_command(*args))
+
+    def command(self, *args):
+        self.send(*args)
+        return self.reader.read_reply()
+
+    def auth(self, password: str, username: str | None = None) -> None:
+        args = ('AUTH', username, password) if username else ('AUTH', password)
+        try:
+            self.command(*args)
+        except ReplyError as exc:
+            raise AuthError(exc.message) from None
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+
+def connect(host: str, port: int, timeout: float,
+            password: str | None = None, username: str | None = None) -> RedisConnection:
+    """Open a connection and authenticate when a password is given."""
+    conn = RedisConnection(host, port, timeout)
+    try:
+        if password is not None:
+            conn.auth(password, username)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def parse_info(text) -> dict:
+    """Turn an INFO reply into a flat dict of field -> string value."""
+    if isinstance(text, bytes):
+        text = text.decode('utf-8', 'replace')
+    fields = {}
+    for line in text.splitlines():
+        if not line or line.startswith('#') or ':' not in line:
+            continue
+        key, value = line.split(':', 1)
+        fields[key] = value
+    return fields
+
+
+def parse_keyspace(info: dict) -> dict:
+    """Map `db0:keys=1,expires=0,avg_ttl=0` fields to {'db0': {'keys': 1, 'expires': 0}}.
+
+    avg_ttl and newer counters are left out: they drift between two calls
+    while the data is unchanged.
+    """
+    keyspace = {}
+    for key, value in info.items():
+        if not (key.startswith('db') and key[2:].isdigit()):
+            continue
+        counters = dict(item.split('=', 1) for item in value.split(',') if '=' in item)
+        keyspace[key] = {
+            'keys': int(counters.get('keys', 0)),
+            'expires': int(counters.get('expires', 0)),
+        }
+    return keyspace

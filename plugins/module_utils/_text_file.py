@@ -1,0 +1,140 @@
+# Copyright (c) 2025, mall.cache_migration contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Edit a text file by whole lines and write it back with every other byte kept.
+
+PRIVATE: the leading underscore marks this file as internal to the
+mall.cache_migration collection. Its API may change in any release;
+other collections must not import it.
+
+The modules that use it (env_file_keys, compose_service_absent) parse a file
+into lines, decide which lines to drop or rewrite, and let this helper build
+the new text, the diff (with secrets masked) and the atomic write. Lines keep
+their own line endings, so CRLF, LF and mixed files come back as they were.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+
+MASK = '********'
+BOM = '\ufeff'
+
+# Only LF ends a line: str.splitlines() would also split at form feeds,
+# U+2028 and a lone CR, which would move bytes between lines.
+_LINE = re.compile(r'[^\n]*\n|[^\n]+\Z')
+
+
+def text_file_argument_spec():
+    """Options every module of this collection that edits a text file takes."""
+    return dict(
+        path=dict(type='path', required=True),
+        backup=dict(type='bool', default=False),
+    )
+
+
+def split_lines(text):
+    """The lines of text, each with its own line ending ('' for an unterminated last line)."""
+    return _LINE.findall(text)
+
+
+def split_eol(line):
+    """(body, line ending) of one line."""
+    for eol in ('\r\n', '\n'):
+        if line.endswith(eol):
+            return line[:-len(eol)], eol
+    return line, ''
+
+
+def read_text(module, path, missing='fail'):
+    """The file's text, or None when it does not exist and missing is 'ignore'."""
+    try:
+        with open(path, 'rb') as f:
+            data = f.read()
+    except FileNotFoundError:
+        if missing == 'fail':
+            module.fail_json(msg=f'{path} does not exist')
+        return None
+    except OSError as e:
+        module.fail_json(msg=f'Cannot read {path}: {e}')
+    try:
+        return data.decode('utf-8')
+    except UnicodeDecodeError as e:
+        module.fail_json(msg=f'{path} is not UTF-8 text: {e}')
+
+
+class LineEdits:
+    """Lines to remove or replace in a text, and how lines appear in a diff.
+
+    A line that is neither removed nor replaced keeps its exact characters,
+    line ending included. A UTF-8 byte order mark stays at the start of the
+    text even when the first line goes.
+    """
+
+    def __init__(self, text):
+        self.bom = BOM if text.startswith(BOM) else ''
+        self.lines = split_lines(text[len(self.bom):])
+        self._removed = set()
+        self._replaced = {}
+        self._shown = {}
+
+    @property
+    def changed(self):
+        return bool(self._removed or self._replaced)
+
+    def remove(self, start, end):
+        """Drop lines start to end - 1."""
+        self._removed.update(range(start, end))
+
+    def replace(self, index, line):
+        """Put line (with its line ending) in place of line index."""
+        self._replaced[index] = line
+
+    def show(self, start, end, body):
+        """Show lines start to end - 1 in diffs as the single line body, with the last line's ending."""
+        self._shown[start] = body + split_eol(self.lines[end - 1])[1]
+        self._shown.update(dict.fromkeys(range(start + 1, end), ''))
+
+    def mask(self, start, end, prefix):
+        """Show lines start to end - 1 in diffs as prefix followed by MASK."""
+        self.show(start, end, prefix + MASK)
+
+    def text(self):
+        """The edited text."""
+        return self.bom + ''.join(self._replaced.get(i, line)
+                                  for i, line in enumerate(self.lines) if i not in self._removed)
+
+    def diff(self, path):
+        """Ansible's diff of the edit; masked lines show their stand-ins on both sides."""
+        before = ''.join(self._shown.get(i, line) for i, line in enumerate(self.lines))
+        after = ''.join(self._replaced[i] if i in self._replaced else self._shown.get(i, line)
+                        for i, line in enumerate(self.lines) if i not in self._removed)
+        return dict(before=before, after=after, before_header=path, after_header=path)
+
+
+def write_atomic(module, path, text):
+    """Replace the file at path with text through a temporary file in the same directory.
+
+    atomic_move() copies owner, group, mode and SELinux context of the file it
+    replaces onto the new one, and the rename means readers see either the old
+    or the new file. A symbolic link is followed, so the link stays a link.
+    """
+    path = os.path.realpath(path)
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=f'.{os.path.basename(path)}.', suffix='.tmp')
+    module.add_cleanup_file(tmp)
+    with os.fdopen(fd, 'wb') as f:
+        f.write(text.encode('utf-8'))
+    module.atomic_move(tmp, path)
+
+
+def exit_with_edits(module, path, edits, **result):
+    """Return the outcome of edits to path, writing them unless in check mode."""
+    if module._diff:
+        result['diff'] = edits.diff(path)
+    if edits.changed and not module.check_mode:
+        if module.params['backup']:
+            result['backup_file'] = module.backup_local(os.path.realpath(path))
+        write_atomic(module, path, edits.text())
+    module.exit_json(changed=edits.changed, **result)

@@ -1,0 +1,57 @@
+# Copyright (c) 2025, mall.cache_migration contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Run commands with the Python interpreter of a virtualenv.
+
+PRIVATE: the leading underscore marks this file as internal to the
+mall.cache_migration collection. Its API may change in any release;
+other collections must not import it.
+
+Modules call the venv's own interpreter (C(<venv>/bin/python -m pip ...),
+C(<venv>/bin/python -c ...)) rather than whatever C(pip) is on PATH, so they
+act on that venv alone and never need its activation script.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+# pip must not stop to ask, nor spend a request on its self-version check.
+PIP_ENVIRON = {
+    'PIP_DISABLE_PIP_VERSION_CHECK': '1',
+    'PIP_NO_INPUT': '1',
+    'PIP_NO_COLOR': '1',
+}
+
+
+def venv_python(module, venv):
+    """Path of the venv's interpreter; fails the module when there is none."""
+    python = os.path.join(venv, 'bin', 'python')
+    if not os.access(python, os.X_OK):
+        module.fail_json(msg='%s is not a virtualenv: %s does not exist or is not executable. '
+                             'Create it with python3 -m venv %s.' % (venv, python, venv))
+    return python
+
+
+def run_in_venv(module, python, args, data=None, cwd=None):
+    """Run C(python args...) and return (rc, stdout, stderr); the caller judges rc.
+
+    By default it runs in the module's own temporary directory: `python -m`
+    puts the working directory first on sys.path, where a stray `pip/` or a
+    module named like a standard one would shadow the venv's packages.
+    """
+    return module.run_command([python] + list(args), data=data, cwd=cwd or module.tmpdir,
+                              environ_update=PIP_ENVIRON)
+
+
+def pip_version(module, python):
+    """pip's version in the venv as a tuple of ints, or None when pip is missing."""
+    rc, out, dummy = run_in_venv(module, python, ['-m', 'pip', '--version'])
+    match = re.match(r'pip (\d+(?:\.\d+)*)', out) if rc == 0 else None
+    return tuple(int(part) for part in match.group(1).split('.')) if match else None
+
+
+def tail(text, lines=20):
+    """The last lines of a command's output, enough to show why it failed."""
+    return '\n'.join(text.strip().splitlines()[-lines:])

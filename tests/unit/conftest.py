@@ -1,0 +1,99 @@
+"""Fixtures for the unit tests of modules.
+
+The collection is importable as ansible_collections.mall.cache_migration
+through tests/conftest.py.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.mall.cache_migration.plugins.module_utils import _text_file
+
+# The folder above ansible_collections/ that this collection was imported from.
+COLLECTIONS_PATH = pathlib.Path(_text_file.__file__).parents[5]
+
+
+class ModuleExit(Exception):
+    """Raised in place of exit_json() and fail_json(); carries the module's result."""
+
+    def __init__(self, result):
+        super().__init__(result)
+        self.result = result
+
+
+@pytest.fixture
+def run_module(monkeypatch):
+    """Run a module's main() in this process and return its result dict.
+
+    run_module(main, args, check_mode=False, diff=False); a failed module
+    returns a result with failed=True and msg instead of raising.
+    """
+    def exit_json(self, **result):
+        self.do_cleanup_files()
+        raise ModuleExit(result)
+
+    def fail_json(self, msg, **result):
+        self.do_cleanup_files()
+        raise ModuleExit(dict(result, failed=True, msg=msg))
+
+    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
+
+    def run(main, args, check_mode=False, diff=False):
+        with patch_module_args(dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)):
+            with pytest.raises(ModuleExit) as caught:
+                main()
+        return caught.value.result
+
+    return run
+
+
+@pytest.fixture
+def ansible_adhoc(tmp_path):
+    """Run a module of this collection through the ansible CLI against localhost.
+
+    ansible_adhoc(module, 'k=v k=v', *options) returns (stdout, result dict).
+    """
+    if shutil.which('ansible') is None:
+        pytest.skip('ansible is not on PATH')
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS_PATH), ANSIBLE_NOCOLOR='1',
+               ANSIBLE_LOCALHOST_WARNING='0', ANSIBLE_INVENTORY_UNPARSED_WARNING='0')
+
+    def run(module, args, *options):
+        # cwd: no ansible.cfg of the work tree may change the outcome.
+        proc = subprocess.run(['ansible', 'localhost', '-m', f'mall.cache_migration.{module}', '-a', args, *options],
+                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False)
+        found = re.search(r'^localhost \| [A-Z]+ => (\{.*)', proc.stdout, re.M | re.S)
+        assert found, proc.stdout + proc.stderr
+        return proc.stdout, json.loads(found[1])
+
+    return run
+
+
+@pytest.fixture
+def keeps_attributes():
+    """with keeps_attributes(path): ... gives path mode 0640 (and, as root, owner 1234:2345)
+    and asserts that the block replaced the file by a rename yet kept mode, owner and group."""
+    @contextlib.contextmanager
+    def check(path):
+        os.chmod(path, 0o640)
+        if os.geteuid() == 0:
+            os.chown(path, 1234, 2345)
+        before = os.stat(path)
+        yield
+        after = os.stat(path)
+        assert (after.st_mode, after.st_uid, after.st_gid) == (before.st_mode, before.st_uid, before.st_gid)
+        assert after.st_ino != before.st_ino
+
+    return check

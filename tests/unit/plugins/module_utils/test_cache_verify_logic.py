@@ -1,0 +1,305 @@
+"""Unit tests of the pure logic behind cache_verify (plugins/module_utils/_cache_verify.py)."""
+from __future__ import annotations
+
+import random
+import statistics
+
+import pytest
+
+from ansible_collections.mall.cache_migration.plugins.module_utils import _cache_verify as logic
+
+DB_CHAIN = [
+    'django.core.cache.backends.db.DatabaseCache',
+    'django.core.cache.backends.db.BaseDatabaseCache',
+    'django.core.cache.backends.base.BaseCache',
+]
+OPTIONS = dict(
+    cache_alias='default', expected_backend='database', table='mall_server_cache',
+    max_set_p50_ms=None, max_get_p50_ms=None, fail_on_leftovers=True,
+)
+ROUND_TRIP_OK = {name: {'ok': True} for name in ('set', 'get', 'touch', 'add', 'set_many', 'get_many', 'incr', 'delete')}
+
+
+def passing_result(**changes):
+    """A result as the module builds it for a healthy DatabaseCache with nothing left of Redis."""
+    result = dict(
+        backend='django.core.cache.backends.db.DatabaseCache', location='mall_server_cache',
+        backend_kind='database', matches_expected=True,
+        round_trip=dict(ROUND_TRIP_OK),
+        latency=dict(operations=100, set=dict(count=100, p50_ms=0.8, p99_ms=6.0, total_ms=90.0),
+                     get=dict(count=100, p50_ms=0.15, p99_ms=0.3, total_ms=16.0, misses=0)),
+        write_guard=dict(rows=2, max_entries=300, cull_frequency=3, keys_needed=106, blocked=False),
+        cleanup=dict(keys=106, remaining=0),
+        database=dict(exists=True, schema='mall', columns=dict(cache_key='varchar(255)', value='longtext',
+                                                               expires='datetime(6)'),
+                      expires_indexes=['mall_server_cache_expires']),
+        leftovers=dict(packages={}, env_keys=[], unreadable_env_files=[], caches_reference_redis=[]),
+        check=dict(rc=0, output='System check identified no issues (0 silenced).'),
+    )
+    result.update(changes)
+    return result
+
+
+@pytest.mark.parametrize('samples, pct, expected', [
+    ([5.0], 50, 5.0),
+    ([5.0], 99, 5.0),
+    ([1.0, 2.0], 50, 1.5),
+    ([3.0, 1.0, 2.0], 50, 2.0),
+    ([4.0, 1.0, 3.0, 2.0], 50, 2.5),
+    (list(range(1, 101)), 99, 99.01),
+    (list(range(1, 101)), 100, 100),
+    (list(range(1, 101)), 0, 1),
+    ([], 50, None),
+])
+def test_percentile_interpolates_between_ranks(samples, pct, expected):
+    assert logic.percentile(samples, pct) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize('size', [2, 7, 100, 1001])
+def test_percentile_agrees_with_statistics_inclusive_quantiles(size):
+    rng = random.Random(size)
+    samples = [rng.uniform(0.01, 20) for index in range(size)]
+    quantiles = statistics.quantiles(samples, n=100, method='inclusive')
+    assert logic.percentile(samples, 50) == pytest.approx(quantiles[49])
+    assert logic.percentile(samples, 99) == pytest.approx(quantiles[98])
+
+
+def test_latency_summary_rounds_and_keeps_misses_and_error():
+    summary = logic.latency_summary(
+        dict(set_ms=[1.00049, 2.0, 3.0], get_ms=[0.1, 0.2], misses=1, error='TypeError: boom'), 3)
+    assert summary == dict(
+        operations=3,
+        set=dict(count=3, p50_ms=2.0, p99_ms=2.98, total_ms=6.0),
+        get=dict(count=2, p50_ms=0.15, p99_ms=0.199, total_ms=0.3, misses=1),
+        error='TypeError: boom',
+    )
+
+
+def test_latency_summary_of_no_samples_has_no_percentiles():
+    summary = logic.latency_summary(dict(set_ms=[], get_ms=[], misses=0, error='TypeError: boom'), 100)
+    assert summary['set'] == dict(count=0, p50_ms=None, p99_ms=None, total_ms=0)
+
+
+def test_latency_summary_without_a_latency_run_is_empty():
+    assert logic.latency_summary(None, 100) == {}
+
+
+@pytest.mark.parametrize('class_paths, kind', [
+    (DB_CHAIN, 'database'),
+    (['myapp.caches.RedisFallbackCache'] + DB_CHAIN, 'database'),
+    (['django.core.cache.backends.db.DatabaseCache'], 'database'),
+    (['django_redis.cache.RedisCache', 'django.core.cache.backends.base.BaseCache'], 'redis'),
+    (['django.core.cache.backends.redis.RedisCache', 'django.core.cache.backends.base.BaseCache'], 'redis'),
+    (['myapp.caches.Tuned', 'django_redis.cache.RedisCache'], 'redis'),
+    (['django.core.cache.backends.locmem.LocMemCache'], 'locmem'),
+    (['django.core.cache.backends.filebased.FileBasedCache'], 'other'),
+    (['django.core.cache.backends.dummy.DummyCache'], 'other'),
+    (['myapp.caches.NotRedisCache'], 'other'),
+    ([''], 'other'),
+])
+def test_classify_backend(class_paths, kind):
+    assert logic.classify_backend(class_paths) == kind
+
+
+@pytest.mark.parametrize('location, redacted', [
+    ('mall_server_cache', 'mall_server_cache'),
+    ('redis://127.0.0.1:6379/1', 'redis://127.0.0.1:6379/1'),
+    ('redis://:s3cret@127.0.0.1:6379/1', 'redis://:********@127.0.0.1:6379/1'),
+    ('rediss://cache:p@ss:w0rd@redis.internal:6380/0', 'rediss://cache:********@redis.internal:6380/0'),
+    ('redis://a:x@h1:6379/1, redis://b:y@h2:6379/1', 'redis://a:********@h1:6379/1, redis://b:********@h2:6379/1'),
+    ('unix:///run/redis.sock?db=1&password=s3cret', 'unix:///run/redis.sock?db=1&password=********'),
+    ('redis://user@host:6379/0', 'redis://user@host:6379/0'),
+    ('redis://:a@h1:6379, redis://:b@h2:6379', 'redis://:********@h1:6379, redis://:********@h2:6379'),
+])
+def test_redact_location_masks_passwords(location, redacted):
+    assert logic.redact_location(location) == redacted
+
+
+@pytest.mark.parametrize('text, found', [
+    ('REDIS_URL=redis://x\n', [(1, 'REDIS_URL')]),
+    ('export REDIS_URL=redis://x\n', [(1, 'REDIS_URL')]),
+    ('  export   REDIS_HOST = cache\n', [(1, 'REDIS_HOST')]),
+    ('REDIS_URL=\n', [(1, 'REDIS_URL')]),
+    ('# REDIS_URL=redis://x\n', []),
+    ('   #export REDIS_URL=redis://x\n', []),
+    ('REDIS_URL_BACKUP=x\nMY_REDIS_URL=x\nredis_url=x\n', []),
+    ('REDIS_URL\n', []),
+    ('DEBUG=True\r\nREDIS_PORT=6379\r\n', [(2, 'REDIS_PORT')]),
+    ('A=1\n\nCELERY_BROKER_URL=redis://x\nCELERY_RESULT_BACKEND=redis://y',
+     [(3, 'CELERY_BROKER_URL'), (4, 'CELERY_RESULT_BACKEND')]),
+    ('SECRET=has REDIS_URL=inside\n', []),
+])
+def test_scan_env_text(text, found):
+    keys = ['REDIS_URL', 'REDIS_HOST', 'REDIS_PORT', 'CELERY_BROKER_URL', 'CELERY_RESULT_BACKEND']
+    assert logic.scan_env_text(text, keys) == found
+
+
+def test_scan_env_files_reads_crlf_and_bom_and_reports_no_values(tmp_path):
+    env_file = tmp_path / '.env.production'
+    env_file.write_bytes(b'\xef\xbb\xbfREDIS_URL=redis://:s3cret@h:6379/1\r\n# REDIS_HOST=h\r\n'
+                         b'export REDIS_PASSWORD=s3cret\r\n')
+    found, unreadable = logic.scan_env_files([str(env_file)], ['REDIS_URL', 'REDIS_HOST', 'REDIS_PASSWORD'])
+    assert found == [
+        dict(file=str(env_file), line=1, key='REDIS_URL'),
+        dict(file=str(env_file), line=3, key='REDIS_PASSWORD'),
+    ]
+    assert unreadable == []
+    assert 's3cret' not in repr(found)
+
+
+def test_scan_env_files_reports_unreadable_files_and_goes_on(tmp_path):
+    present = tmp_path / '.env'
+    present.write_text('REDIS_HOST=h\n')
+    missing = str(tmp_path / '.env.missing')
+    found, unreadable = logic.scan_env_files([missing, str(tmp_path), str(present)], ['REDIS_HOST'])
+    assert found == [dict(file=str(present), line=1, key='REDIS_HOST')]
+    assert unreadable == [
+        dict(file=missing, error='No such file or directory'),
+        dict(file=str(tmp_path), error='Is a directory'),
+    ]
+
+
+@pytest.mark.parametrize('expected_backend, fail', [('database', True), ('redis', False), ('any', False)])
+def test_default_fail_on_leftovers(expected_backend, fail):
+    assert logic.default_fail_on_leftovers(expected_backend) is fail
+
+
+def test_a_healthy_result_has_no_failures():
+    assert logic.collect_failures(passing_result(), OPTIONS) == []
+
+
+def test_backend_mismatch():
+    result = passing_result(matches_expected=False)
+    assert logic.collect_failures(result, dict(OPTIONS, expected_backend='redis')) == [
+        "cache 'default' uses django.core.cache.backends.db.DatabaseCache (database), expected redis"]
+
+
+def test_probe_error_comes_first_and_unknown_backend_is_no_mismatch():
+    result = dict(leftovers=passing_result()['leftovers'])
+    failures = logic.collect_failures(result, OPTIONS, "Django could not start: ModuleNotFoundError: No module named 'x'")
+    assert failures == ["Django could not start: ModuleNotFoundError: No module named 'x'"]
+
+
+def test_round_trip_failures_are_grouped_by_error():
+    error = "TypeError: AbstractConnection.__init__() got an unexpected keyword argument 'CLIENT_CLASS'"
+    round_trip = {name: {'ok': False, 'error': error} for name in ROUND_TRIP_OK}
+    round_trip['add'] = {'ok': False, 'error': 'add() of an existing key returned True'}
+    failures = logic.collect_failures(passing_result(round_trip=round_trip), OPTIONS)
+    assert failures == [
+        'cache round trip failed (set, get, touch, set_many, get_many, incr, delete): ' + error,
+        'cache round trip failed (add): add() of an existing key returned True',
+    ]
+
+
+@pytest.mark.parametrize('limits, failures', [
+    (dict(), []),
+    (dict(max_set_p50_ms=1.0, max_get_p50_ms=0.2), []),
+    (dict(max_set_p50_ms=0.8), []),
+    (dict(max_set_p50_ms=0.5), ['set p50 0.800 ms is above max_set_p50_ms 0.5']),
+    (dict(max_get_p50_ms=0.1), ['get p50 0.150 ms is above max_get_p50_ms 0.1']),
+    (dict(max_set_p50_ms=0.0, max_get_p50_ms=0.0), ['set p50 0.800 ms is above max_set_p50_ms 0.0',
+                                                    'get p50 0.150 ms is above max_get_p50_ms 0.0']),
+])
+def test_latency_thresholds(limits, failures):
+    assert logic.collect_failures(passing_result(), dict(OPTIONS, **limits)) == failures
+
+
+def test_threshold_without_timings_is_not_a_second_failure():
+    latency = logic.latency_summary(dict(set_ms=[], get_ms=[], misses=0, error='TypeError: boom'), 100)
+    failures = logic.collect_failures(passing_result(latency=latency), dict(OPTIONS, max_set_p50_ms=1.0))
+    assert failures == ['latency test failed: TypeError: boom']
+
+
+def test_latency_misses():
+    latency = passing_result()['latency']
+    latency['get']['misses'] = 7
+    assert logic.collect_failures(passing_result(latency=latency), OPTIONS) == [
+        '7 of 100 gets in the latency test did not return the value just set']
+
+
+def test_blocked_write_guard():
+    guard = dict(rows=3, max_entries=5, cull_frequency=3, keys_needed=16, blocked=True)
+    result = passing_result(write_guard=guard)
+    del result['round_trip'], result['latency'], result['cleanup']
+    assert logic.collect_failures(result, OPTIONS) == [
+        'the probe wrote nothing: mall_server_cache holds 3 rows and MAX_ENTRIES is 5, so writing 16 probe keys '
+        'would make Django cull entries it did not write; raise OPTIONS MAX_ENTRIES or lower operations']
+
+
+@pytest.mark.parametrize('cleanup, failures', [
+    (dict(keys=106, error='TypeError: boom'), ['the probe could not delete its own keys: TypeError: boom']),
+    (dict(keys=106, remaining=2), ['2 probe keys could still be read after the clean-up']),
+])
+def test_cleanup_problems(cleanup, failures):
+    assert logic.collect_failures(passing_result(cleanup=cleanup), OPTIONS) == failures
+
+
+def test_location_must_name_the_checked_table():
+    result = passing_result(location='other_cache')
+    assert logic.collect_failures(result, OPTIONS) == [
+        "CACHES['default'] LOCATION is 'other_cache', but the table to check is 'mall_server_cache'"]
+
+
+@pytest.mark.parametrize('database, failures', [
+    (dict(skipped='DATABASES uses sqlite3'), []),
+    (dict(error='cannot connect to mall@db:3306/mall: (2003, "Can\'t connect")'),
+     ['database: cannot connect to mall@db:3306/mall: (2003, "Can\'t connect")']),
+    (dict(exists=False, schema='mall', columns={}),
+     ['table mall_server_cache does not exist in database mall: run manage.py createcachetable']),
+    (dict(exists=True, columns=dict(cache_key='varchar(255)', value='longtext')),
+     ['table mall_server_cache lacks the columns expires']),
+    (dict(exists=True, columns=dict(cache_key='varchar(255)', value='longtext', expires='datetime(6)'),
+          expires_indexes=[]),
+     ['table mall_server_cache has no index on expires: '
+      'CREATE INDEX mall_server_cache_expires ON mall_server_cache (expires)']),
+])
+def test_database_failures(database, failures):
+    assert logic.collect_failures(passing_result(database=database), OPTIONS) == failures
+
+
+@pytest.mark.parametrize('redis, failures', [
+    (dict(ping=True, prefix_keys=3), []),
+    (dict(ping=False, error='ConnectionError: Error 111 connecting to 127.0.0.1:6379. Connection refused.'),
+     ['redis: ConnectionError: Error 111 connecting to 127.0.0.1:6379. Connection refused.']),
+    (dict(ping=False), ['redis did not answer PING']),
+])
+def test_redis_failures(redis, failures):
+    result = passing_result(backend_kind='redis', redis=redis)
+    del result['database'], result['write_guard']
+    assert logic.collect_failures(result, dict(OPTIONS, expected_backend='redis')) == failures
+
+
+LEFTOVERS = dict(
+    packages={'redis': '5.0.1', 'django-redis': '5.4.0'},
+    env_keys=[dict(file='/srv/.env', line=3, key='REDIS_URL'), dict(file='/srv/.env', line=5, key='REDIS_HOST'),
+              dict(file='/srv/.env.prod', line=1, key='CELERY_BROKER_URL')],
+    unreadable_env_files=[dict(file='/srv/.env.gone', error='No such file or directory')],
+    caches_reference_redis=['sessions'],
+)
+
+
+@pytest.mark.parametrize('fail_on_leftovers, failures', [
+    (True, [
+        'env file /srv/.env.gone cannot be read: No such file or directory',
+        'leftover packages installed in the virtualenv: django-redis 5.4.0, redis 5.0.1',
+        'leftover keys in /srv/.env: REDIS_URL (line 3), REDIS_HOST (line 5)',
+        'leftover keys in /srv/.env.prod: CELERY_BROKER_URL (line 1)',
+        'CACHES still references Redis: sessions',
+    ]),
+    (False, ['env file /srv/.env.gone cannot be read: No such file or directory']),
+])
+def test_leftovers_fail_only_when_asked(fail_on_leftovers, failures):
+    result = passing_result(leftovers=LEFTOVERS)
+    assert logic.collect_failures(result, dict(OPTIONS, fail_on_leftovers=fail_on_leftovers)) == failures
+
+
+def test_failed_manage_py_check_quotes_its_last_line():
+    check = dict(rc=1, output='SystemCheckError: System check identified some issues:\n\nERRORS:\n'
+                              '?: (caches.E001) You must define a \'default\' cache in your CACHES setting.\n\n'
+                              'System check identified 1 issue (0 silenced).\n')
+    assert logic.collect_failures(passing_result(check=check), OPTIONS) == [
+        'manage.py check exited with rc 1: System check identified 1 issue (0 silenced).']
+
+
+def test_failure_message_joins_failures():
+    assert logic.failure_message(['a is wrong', 'b is wrong']) == '2 cache check(s) failed: a is wrong; b is wrong'

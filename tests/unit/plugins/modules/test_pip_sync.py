@@ -1,0 +1,364 @@
+"""Unit tests of the pure logic of mall.cache_migration.pip_sync.
+
+The probe that runs inside the target venv is tested here too: its source is
+executed in this interpreter, whose pip vendors the same `packaging` library.
+"""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from ansible_collections.mall.cache_migration.plugins.modules import pip_sync
+
+pytest.importorskip('pip._vendor.packaging')
+from pip._vendor.packaging.markers import default_environment  # noqa: E402
+
+# A Linux CPython 3.11.2, like Debian 12's, whatever runs the tests.
+ENV = dict(default_environment(), python_version='3.11', python_full_version='3.11.2',
+           sys_platform='linux', platform_system='Linux', os_name='posix')
+
+
+@pytest.fixture(scope='module')
+def probe():
+    namespace = {'__name__': 'pip_sync_probe'}
+    exec(compile(pip_sync.PROBE, 'pip_sync_probe', 'exec'), namespace)
+    return namespace
+
+
+def dist(name, version='1.0', requires=(), extras=(), in_venv=True):
+    return {'name': name, 'version': version, 'requires_dist': list(requires),
+            'provides_extra': list(extras), 'in_venv': in_venv}
+
+
+# Trimmed but faithful Requires-Dist of the packages the Redis removal is about.
+REDIS_STACK = [
+    dist('Django', '4.2.30', ['asgiref (<4,>=3.6.0)', 'sqlparse (>=0.3.1)',
+                              'backports.zoneinfo ; python_version < "3.9"',
+                              'tzdata ; sys_platform == "win32"',
+                              "argon2-cffi (>=19.1.0) ; extra == 'argon2'",
+                              "bcrypt ; extra == 'bcrypt'"], ['argon2', 'bcrypt']),
+    dist('asgiref', '3.8.1', ['typing_extensions>=4; python_version < "3.11"']),
+    dist('sqlparse', '0.5.0'),
+    dist('django-redis', '5.4.0', ['Django>=3.2', 'redis!=4.0.0,!=4.0.1,>=3',
+                                   "hiredis!=4.0.0,!=4.0.1,>=3; extra == 'hiredis'"], ['hiredis']),
+    dist('redis', '5.0.1', ['async-timeout>=4.0.2; python_full_version <= "3.11.2"',
+                            "hiredis>=1.0.0; extra == 'hiredis'"], ['hiredis', 'ocsp']),
+    dist('async-timeout', '4.0.3'),
+    dist('celery', '5.3.4', ['billiard<5.0,>=4.1.0', 'kombu<6.0,>=5.3.2', 'vine<6.0,>=5.0.0',
+                             'click<9.0,>=8.1.2', 'click-didyoumean>=0.3.0', 'click-repl>=0.2.0',
+                             'click-plugins>=1.1.1', 'tzdata>=2022.7', 'python-dateutil>=2.8.2',
+                             'importlib-metadata>=3.6; python_version < "3.8"',
+                             "redis!=4.5.5,<6.0.0,>=4.5.2; extra == 'redis'",
+                             "pytest-celery==0.0.0; extra == 'pytest'"], ['redis', 'pytest']),
+    dist('kombu', '5.3.4', ['amqp<6.0.0,>=5.1.1', 'vine', 'typing-extensions; python_version < "3.10"',
+                            "redis!=4.5.5,<6.0.0,>=4.5.2; extra == 'redis'"], ['redis']),
+    dist('amqp', '5.2.0', ['vine<6.0.0,>=5.0.0']),
+    dist('vine', '5.1.0'),
+    dist('billiard', '4.2.0'),
+    dist('click', '8.1.7'),
+    dist('click-didyoumean', '0.3.0', ['click>=7']),
+    dist('click-repl', '0.3.0', ['click>=7.0', 'prompt-toolkit>=3.0.36']),
+    dist('click-plugins', '1.1.1', ['click>=4.0']),
+    dist('prompt_toolkit', '3.0.43', ['wcwidth']),
+    dist('wcwidth', '0.2.13'),
+    dist('tzdata', '2024.1'),
+    dist('python-dateutil', '2.9.0', ['six>=1.5']),
+    dist('six', '1.16.0'),
+    dist('python-decouple', '3.8'),
+    dist('PyMySQL', '1.1.0', ["cryptography; extra == 'rsa'"], ['rsa', 'ed25519']),
+    dist('pip', '23.0.1'),
+    dist('setuptools', '66.1.1'),
+]
+AFTER = ['Django==4.2.30', 'python-decouple==3.8', 'PyMySQL==1.1.0']
+BEFORE = AFTER + ['django-redis==5.4.0', 'redis==5.0.1', 'celery==5.3.4']
+CELERY_ONLY = {'celery', 'kombu', 'amqp', 'vine', 'billiard', 'click', 'click-didyoumean',
+               'click-repl', 'click-plugins', 'prompt-toolkit', 'wcwidth', 'tzdata',
+               'python-dateutil', 'six'}
+
+
+def installed_of(dists):
+    return {pip_sync.canonicalize(d['name']): {'name': d['name'], 'version': d['version']}
+            for d in dists if d['in_venv']}
+
+
+def plan_for(probe, lines, dists, planned=(), keep=pip_sync.ALWAYS_KEEP):
+    """What the module does with a probe's answer, the probe run on fake metadata."""
+    described = probe['describe'](list(planned) + dists, lines, ENV)
+    described['installed'] = installed_of(dists)
+    return pip_sync.make_plan(described, list(planned), {pip_sync.canonicalize(k) for k in keep})
+
+
+def names(packages):
+    return {pip_sync.canonicalize(p['name']) for p in packages}
+
+
+@pytest.mark.parametrize('name, expected', [
+    ('Django', 'django'),
+    ('django_redis', 'django-redis'),
+    ('zope.interface', 'zope-interface'),
+    ('Foo__Bar--baz..QUX', 'foo-bar-baz-qux'),
+    ('prompt-toolkit', 'prompt-toolkit'),
+])
+def test_canonicalize_follows_pep_503(name, expected):
+    assert pip_sync.canonicalize(name) == expected
+
+
+@pytest.mark.parametrize('text, expected', [
+    ('Django==4.2.30\n\n# comment\nredis==5.0.1  # pinned\n', ['Django==4.2.30', 'redis==5.0.1']),
+    ('celery[redis]==5.3.4 ; python_version >= "3.8"\n', ['celery[redis]==5.3.4 ; python_version >= "3.8"']),
+    ('Django==4.2.30 \\\n    --hash=sha256:abc \\\n    --hash=sha256:def\n', ['Django==4.2.30']),
+    ('--index-url https://pypi.org/simple\n--no-binary :all:\n-c constraints.txt\nvine\n', ['vine']),
+    ('pkg @ https://example.org/pkg-1.0.whl\n', ['pkg @ https://example.org/pkg-1.0.whl']),
+    ('url#not-a-comment==1\n', ['url#not-a-comment==1']),
+])
+def test_read_requirements_keeps_requirement_lines_only(tmp_path, text, expected):
+    path = tmp_path / 'requirements.txt'
+    path.write_text(text)
+    assert pip_sync.read_requirements(str(path)) == expected
+
+
+def test_read_requirements_follows_includes_and_survives_cycles(tmp_path):
+    (tmp_path / 'sub').mkdir()
+    (tmp_path / 'base.txt').write_text('Django==4.2.30\n-r sub/extra.txt\n-rlast.txt\n')
+    (tmp_path / 'sub' / 'extra.txt').write_text('--requirement=../base.txt\nredis==5.0.1\n')
+    (tmp_path / 'last.txt').write_text('--requirement base.txt\ncelery==5.3.4\n')
+    assert pip_sync.read_requirements(str(tmp_path / 'base.txt')) == [
+        'Django==4.2.30', 'redis==5.0.1', 'celery==5.3.4']
+
+
+def test_read_requirements_expands_environment_variables(tmp_path, monkeypatch):
+    monkeypatch.setenv('DJANGO_VERSION', '4.2.30')
+    path = tmp_path / 'requirements.txt'
+    path.write_text('Django==${DJANGO_VERSION}\nredis==${UNSET_VERSION}\n')
+    assert pip_sync.read_requirements(str(path)) == ['Django==4.2.30', 'redis==${UNSET_VERSION}']
+
+
+@pytest.mark.parametrize('text, message', [
+    ('-e git+https://example.org/app.git#egg=app\n', 'editable requirements are not supported'),
+    ('-r missing.txt\n', 'cannot read requirements file'),
+])
+def test_read_requirements_refuses_what_it_cannot_name(tmp_path, text, message):
+    path = tmp_path / 'requirements.txt'
+    path.write_text(text)
+    with pytest.raises(pip_sync.SyncError, match=message):
+        pip_sync.read_requirements(str(path))
+
+
+@pytest.mark.parametrize('requires, extras, expected', [
+    # No marker: needed by the package itself.
+    (['vine'], [], [{'name': 'vine', 'extras': [], 'when': ['']}]),
+    # A false marker drops the requirement; a true one keeps it.
+    (['typing-extensions; python_version < "3.10"'], [], []),
+    (['async-timeout>=4.0.2; python_full_version <= "3.11.2"'], [],
+     [{'name': 'async-timeout', 'extras': [], 'when': ['']}]),
+    # Extras: applies only under the extra; old-style spelling matched to the canonical one.
+    (["redis>=4.5.2; extra == 'redis'"], ['redis'], [{'name': 'redis', 'extras': [], 'when': ['redis']}]),
+    (["sqs-dep; extra == 'sqs_extra'"], ['sqs_extra'],
+     [{'name': 'sqs-dep', 'extras': [], 'when': ['sqs-extra']}]),
+    # Extra and a false marker together: never.
+    (["pywin32; extra == 'win' and sys_platform == 'win32'"], ['win'], []),
+    # Requested extras of the dependency are kept, canonicalized.
+    (['Celery[Redis,SQS]>=5'], [], [{'name': 'celery', 'extras': ['redis', 'sqs'], 'when': ['']}]),
+])
+def test_probe_resolves_markers_and_extras(probe, requires, extras, expected):
+    described = probe['describe']([dist('pkg', requires=requires, extras=extras)], ['pkg'], ENV)
+    assert described['dists']['pkg']['requires'] == expected
+
+
+def test_probe_lets_planned_metadata_win_and_reports_invalid_lines(probe):
+    dists = [dist('Django', '5.0', ['asgiref']), dist('django', '4.2.30', ['sqlparse'])]
+    described = probe['describe'](dists, ['django>=4', 'not a requirement!'], ENV)
+    assert described['dists']['django']['version'] == '5.0'
+    assert [r['name'] for r in described['dists']['django']['requires']] == ['asgiref']
+    assert described['roots'] == [{'name': 'django', 'extras': []}]
+    assert len(described['invalid']) == 1 and 'not a requirement!' in described['invalid'][0]
+
+
+def test_probe_skips_roots_whose_marker_is_false(probe):
+    described = probe['describe']([], ['pywin32; sys_platform == "win32"', 'Celery[redis]'], ENV)
+    assert described['roots'] == [{'name': 'celery', 'extras': ['redis']}]
+
+
+def test_probe_runs_as_a_script_in_a_real_interpreter():
+    out = subprocess.run([sys.executable, '-I', '-c', pip_sync.PROBE], check=True, text=True,
+                         capture_output=True,
+                         input=json.dumps({'requirements': ['pytest'], 'planned': []})).stdout
+    result = json.loads(out)
+    assert result['roots'] == [{'name': 'pytest', 'extras': []}]
+    assert 'pluggy' in {req['name'] for req in result['dists']['pytest']['requires']}
+    assert result['installed']['pytest']['name'] == 'pytest'
+
+
+def graph(**requires):
+    """dists as the probe returns them: name=[(dep, extras, when), ...]."""
+    return {name.replace('_', '-'): {'requires': [{'name': dep, 'extras': list(extras), 'when': list(when)}
+                                                  for dep, extras, when in reqs]}
+            for name, reqs in requires.items()}
+
+
+@pytest.mark.parametrize('roots, dists, needed, missing', [
+    ([('a', [])], graph(a=[('b', [], [''])], b=[('c', [], [''])], c=[]), {'a', 'b', 'c'}, []),
+    # A requirement that applies only under an extra nobody asked for is not followed.
+    ([('a', [])], graph(a=[('b', [], ['x'])], b=[]), {'a'}, []),
+    ([('a', ['X'])], graph(a=[('b', [], ['x'])], b=[]), {'a', 'b'}, []),
+    # An extra asked for later, through another path, is still followed.
+    ([('a', []), ('d', [])],
+     graph(a=[('c', [], [''])], d=[('c', ['y'], [''])], c=[('e', [], ['y'])], e=[]),
+     {'a', 'c', 'd', 'e'}, []),
+    # Extras of a dependency activate that dependency's extra requirements.
+    ([('celery', ['redis'])],
+     graph(celery=[('kombu', [], ['']), ('redis', [], ['redis'])], kombu=[], redis=[]),
+     {'celery', 'kombu', 'redis'}, []),
+    # Cycles end.
+    ([('a', [])], graph(a=[('b', [], [''])], b=[('a', [], [''])]), {'a', 'b'}, []),
+    # Names are compared canonicalized.
+    ([('Zope.Interface', [])], graph(zope_interface=[]), {'zope-interface'}, []),
+    # A needed name found nowhere is reported, under the spelling that asked for it.
+    ([('a', [])], graph(a=[('Ghost_Pkg', [], [''])]), {'a'}, ['Ghost_Pkg']),
+])
+def test_closure(roots, dists, needed, missing):
+    result = pip_sync.closure([{'name': n, 'extras': e} for n, e in roots], dists)
+    assert result == (needed, missing)
+
+
+def test_plan_removes_exactly_what_only_the_redis_stack_needed(probe):
+    plan = plan_for(probe, AFTER, REDIS_STACK)
+    assert plan['to_install'] == []
+    assert names(plan['to_remove']) == CELERY_ONLY | {'django-redis', 'redis', 'async-timeout'}
+    assert {'name': 'kombu', 'version': '5.3.4'} in plan['to_remove']
+    assert plan['after'] == ['asgiref==3.8.1', 'Django==4.2.30', 'pip==23.0.1', 'PyMySQL==1.1.0',
+                             'python-decouple==3.8', 'setuptools==66.1.1', 'sqlparse==0.5.0']
+    assert len(plan['before']) == len(REDIS_STACK)
+
+
+def test_plan_is_empty_when_the_venv_is_in_sync(probe):
+    plan = plan_for(probe, BEFORE, REDIS_STACK)
+    assert (plan['to_install'], plan['to_remove']) == ([], [])
+    assert plan['before'] == plan['after']
+
+
+def test_plan_follows_extras_of_the_requirements(probe):
+    # celery[redis] needs redis itself, so only django-redis goes.
+    plan = plan_for(probe, AFTER + ['celery[redis]==5.3.4'], REDIS_STACK)
+    assert names(plan['to_remove']) == {'django-redis'}
+
+
+def test_plan_uses_planned_metadata_in_place_of_installed(probe):
+    # The upgraded Django no longer needs sqlparse but needs a new package.
+    planned = [dist('Django', '5.0', ['asgiref', 'newdep']), dist('newdep', '1.0')]
+    plan = plan_for(probe, AFTER, REDIS_STACK, planned=planned)
+    assert plan['to_install'] == [{'name': 'Django', 'version': '5.0'}, {'name': 'newdep', 'version': '1.0'}]
+    assert 'sqlparse' in names(plan['to_remove'])
+    assert 'Django==5.0' in plan['after'] and 'newdep==1.0' in plan['after']
+
+
+@pytest.mark.parametrize('keep, kept', [
+    # Only pip, setuptools and wheel by default.
+    (pip_sync.ALWAYS_KEEP, set()),
+    # A kept package keeps its own dependencies too.
+    (pip_sync.ALWAYS_KEEP + ('click-repl',), {'click-repl', 'click', 'prompt-toolkit', 'wcwidth'}),
+    (pip_sync.ALWAYS_KEEP + ('Python_DateUtil',), {'python-dateutil', 'six'}),
+])
+def test_plan_keeps_kept_packages_and_their_dependencies(probe, keep, kept):
+    plan = plan_for(probe, AFTER, REDIS_STACK, keep=keep)
+    assert names(plan['to_remove']) == (CELERY_ONLY | {'django-redis', 'redis', 'async-timeout'}) - kept
+
+
+def test_plan_never_removes_packages_outside_the_venv(probe):
+    dists = REDIS_STACK + [dist('system-only', '1.0', in_venv=False)]
+    plan = plan_for(probe, AFTER, dists)
+    assert 'system-only' not in names(plan['to_remove'])
+    assert 'system-only==1.0' not in plan['before'] + plan['after']
+
+
+@pytest.mark.parametrize('lines, message', [
+    (['not valid!'], 'cannot parse requirements'),
+    (['./local/checkout'], 'cannot parse requirements'),
+    (['Django', 'never-installed'], 'neither installed nor planned by pip: never-installed'),
+])
+def test_plan_refuses_requirements_it_cannot_follow(probe, lines, message):
+    with pytest.raises(pip_sync.SyncError, match=message):
+        plan_for(probe, lines, REDIS_STACK)
+
+
+@pytest.mark.parametrize('before, after, expected', [
+    (['Django==4.2.30', 'pip==23.0.1'], ['Django==4.2.30', 'pip==23.0.1'], []),
+    (['Django==4.2.30'], ['django==4.2.29'], ['Django==4.2.30 -> django==4.2.29']),
+    (['kombu==5.3.4'], [], ['kombu==5.3.4 -> (absent)']),
+    ([], ['zz_leaf==1.0'], ['(absent) -> zz_leaf==1.0']),
+    (['app @ file:///srv/app-1.0.whl'], ['app==1.0'], ['app @ file:///srv/app-1.0.whl -> app==1.0']),
+    (['# Editable install with no version control (app==1.0)', '-e /srv/app'], ['-e /srv/app'], []),
+])
+def test_freeze_difference(before, after, expected):
+    assert pip_sync.freeze_difference(before, after) == expected
+
+
+@pytest.mark.parametrize('pip_check, problems', [
+    ('pygobject 3.42.2 requires pycairo, which is not installed.', []),
+    ('Django 4.2.30 requires asgiref, which is not installed.',
+     ['Django 4.2.30 requires asgiref, which is not installed.']),
+    ('kombu 5.3.4 has requirement vine==5.0.0, but you have vine 5.1.0.\n'
+     'pygobject 3.42.2 requires pycairo, which is not installed.',
+     ['kombu 5.3.4 has requirement vine==5.0.0, but you have vine 5.1.0.']),
+])
+def test_venv_problems_ignores_packages_outside_the_venv(pip_check, problems):
+    freeze = ['Django==4.2.30', 'kombu==5.3.4', 'vine==5.1.0', 'pip==23.0.1']
+    assert pip_sync.venv_problems(pip_check, freeze) == problems
+
+
+@pytest.mark.parametrize('params, expected', [
+    ({}, ['--timeout', '15']),
+    ({'index_url': 'https://mirror/simple', 'extra_index_urls': ['https://a/simple', 'https://b/simple']},
+     ['--timeout', '15', '--index-url', 'https://mirror/simple',
+      '--extra-index-url', 'https://a/simple', '--extra-index-url', 'https://b/simple']),
+    ({'find_links': ['/srv/wheelhouse'], 'no_index': True, 'timeout': 3},
+     ['--timeout', '3', '--find-links', '/srv/wheelhouse', '--no-index']),
+])
+def test_index_args(params, expected):
+    defaults = {'index_url': None, 'extra_index_urls': [], 'find_links': [], 'no_index': False,
+                'timeout': 15}
+    assert pip_sync.index_args(dict(defaults, **params)) == expected
+
+
+@pytest.mark.parametrize('version, message', [
+    (None, r'pip is not installed in the venv; add it with: /v/bin/python -m ensurepip --upgrade'),
+    ((22, 1, 2), r"pip 22\.1\.2 in the venv is older than 22\.2.*/v/bin/python -m pip install --upgrade 'pip>=22\.2'"),
+    ((9,), r'pip 9 in the venv is older'),
+])
+def test_check_pip_refuses_missing_or_old_pip(version, message):
+    with pytest.raises(pip_sync.SyncError, match=message):
+        pip_sync.check_pip(version, '/v/bin/python')
+
+
+@pytest.mark.parametrize('version', [(22, 2), (23, 0, 1), (25, 1)])
+def test_check_pip_accepts_pip_with_dry_run_reports(version):
+    pip_sync.check_pip(version, '/v/bin/python')
+
+
+def fake_venv(tmp_path, pip_answer):
+    """A venv whose python answers `-m pip --version` with pip_answer and exit code 0."""
+    python = tmp_path / 'venv' / 'bin' / 'python'
+    python.parent.mkdir(parents=True)
+    python.write_text('#!/bin/sh\necho "%s"\n' % pip_answer)
+    python.chmod(0o755)
+    (tmp_path / 'requirements.txt').write_text('Django==4.2.30\n')
+    return {'venv': str(tmp_path / 'venv'), 'requirements': str(tmp_path / 'requirements.txt')}
+
+
+def test_module_fails_on_a_venv_with_old_pip_before_running_pip_install(run_module, tmp_path):
+    args = fake_venv(tmp_path, 'pip 21.3.1 from /usr/lib/python3/dist-packages/pip (python 3.9)')
+    result = run_module(pip_sync.main, args)
+    assert result['failed'] and not result['changed']
+    assert "pip 21.3.1 in the venv is older than 22.2" in result['msg']
+    assert "-m pip install --upgrade 'pip>=22.2'" in result['msg']
+
+
+def test_module_fails_on_a_venv_without_pip(run_module, tmp_path):
+    result = run_module(pip_sync.main, fake_venv(tmp_path, 'No module named pip'))
+    assert result['failed'] and 'ensurepip --upgrade' in result['msg']
+
+
+def test_module_fails_on_a_path_that_is_no_venv(run_module, tmp_path):
+    result = run_module(pip_sync.main, {'venv': str(tmp_path), 'requirements': str(tmp_path / 'r.txt')})
+    assert result['failed'] and 'is not a virtualenv' in result['msg']
