@@ -24,4 +24,4 @@ molecule: bootstrap
 	@$(ENV) pytest tests/test_molecule.py
 
 clean:
-	@$(ENV) cd molecule && for s in */; do molecule destroy -s "$${s%/}" || true; done
+	@$(ENV) ansible-playbook molecule/resources/cleanup.yml && molecule destroy --all

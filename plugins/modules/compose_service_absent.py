@@ -30,12 +30,11 @@ description:
     result equals the original with exactly the requested removals. That catches what a text
     edit cannot do, such as a variable defined through a YAML anchor or merge key. Without
     PyYAML the edit is not checked, see RV(verified).
-  - The new content is written to a temporary file in the same directory and renamed over
-    the old one, which keeps its owner, group, mode and SELinux context.
 author:
   - mall.cache_migration contributors (!UNKNOWN)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - mall.cache_migration.text_file
 options:
   path:
     description:
@@ -74,11 +73,6 @@ options:
         C(links) (C(name) and C(name:alias)) of the remaining services.
     type: bool
     default: true
-  backup:
-    description:
-      - Before changing the file, copy it to a file named after it with a time stamp.
-    type: bool
-    default: false
 attributes:
   check_mode:
     support: full
@@ -87,8 +81,8 @@ attributes:
   diff_mode:
     support: full
     details:
-      - The values of removed environment variables, and of the environment of removed
-        services, show as C(********). Other removed lines show as they are.
+      - Every C(environment) value, removed or kept, and every value of a removed service (its
+        command, healthcheck and so on may carry passwords) show as C(********).
   idempotent:
     description: Run again with the same options, it changes nothing and reports no change.
     support: full
@@ -448,7 +442,15 @@ class _Document:
                 body = body[:start] + text + body[end:]
             self.edits.show(line, line + 1, body)
 
-    def prune(self, entry, names, name=_name, masked=False):
+    def mask_tree(self, entry):
+        """Show every value under entry as MASK in diffs: a removed service carries passwords anywhere
+        (--requirepass in its command, redis-cli -a in its healthcheck)."""
+        for member in self.members(entry):
+            if member.span is None and member.value:
+                self.edits.show(member.line, member.end, self.bodies[member.line][:member.value_col] + MASK)
+            self.mask_tree(member)
+
+    def prune(self, entry, names, name=_name):
         """Remove the members of the value of entry whose name is in names, and entry itself when none is left.
 
         Returns the names of the removed members in the order of the file.
@@ -458,8 +460,6 @@ class _Document:
         if gone and entry.span is not None:
             # Two edits of one line would overwrite each other.
             raise ComposeError(entry.line, f'{entry.name} is nested in a flow collection, which this module does not edit')
-        if masked:
-            self.mask(gone)
         if len(gone) == len(members) and gone:
             self.remove(entry)
         elif gone and members[0].span:
@@ -490,11 +490,12 @@ def _edit(doc, params):
     services = doc.members(top['services'])
     result['removed_services'] = doc.prune(top['services'], drop)
     for service in services:
+        # No environment value reaches the diff, whether it goes or stays.
+        environment = doc.child(service, 'environment')
+        if environment:
+            doc.mask(doc.members(environment))
         if service.name in drop:
-            # The environment of a removed service goes too; keep its secrets out of the diff.
-            environment = doc.child(service, 'environment')
-            if environment:
-                doc.mask(doc.members(environment))
+            doc.mask_tree(service)
             continue
         jobs = []
         if env_keys and (env_services is None or service.name in env_services):
@@ -504,7 +505,7 @@ def _edit(doc, params):
             jobs.append(('removed_links', 'links', drop, _link_name))
         for field, key, names, name in jobs:
             entry = doc.child(service, key)
-            removed = entry and doc.prune(entry, names, name, masked=key == 'environment')
+            removed = entry and doc.prune(entry, names, name)
             if removed:
                 result[field][service.name] = removed
     return result

@@ -21,13 +21,12 @@ description:
     quoted value are never taken for assignments.
   - Comment lines are never removed, not even C(# REDIS_URL=...), nor are the blank lines
     and section comments around removed keys.
-  - The new content is written to a temporary file in the same directory and renamed over
-    the old one, which keeps its owner, group, mode and SELinux context. A symbolic link is
-    followed and stays a link.
+  - A symbolic link is followed and stays a link.
 author:
   - mall.cache_migration contributors (!UNKNOWN)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - mall.cache_migration.text_file
 options:
   path:
     description:
@@ -48,11 +47,6 @@ options:
     choices:
       - absent
     default: absent
-  backup:
-    description:
-      - Before changing the file, copy it to a file named after it with a time stamp.
-    type: bool
-    default: false
   masked:
     description:
       - In the diff, show every value as C(********).

@@ -1,7 +1,7 @@
 """Live test of mall.cache_migration.cache_verify with MariaDB, Redis and Django 4.2.
 
-Runs only when MALL_LIVE_HOST names a container that tests/integration/cache_verify_live.sh
-prepared; `bash tests/integration/cache_verify_live.sh` does both and removes the container.
+Runs in the container that MALL_LIVE_HOST names, or else in one that
+tests/integration/cache_verify_live.sh prepares for this module and removes afterwards.
 The module runs through Ansible over the community.docker.docker connection, so Ansiballz
 ships it and its module_utils (the probe included) exactly as in a playbook.
 """
@@ -15,13 +15,29 @@ import time
 import pytest
 
 HOST = os.environ.get("MALL_LIVE_HOST")
-pytestmark = pytest.mark.skipif(not HOST, reason="MALL_LIVE_HOST names no prepared container")
-
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "tests" / "integration" / "cache_verify_live.sh"
 PROJECT = "/srv/mall"
 DB_PASSWORD = "cvtest-db-pw"
 REDIS_PASSWORD = "cvtest-redis-pw"
 BROKEN_CONFIG_ERROR = "TypeError: AbstractConnection.__init__() got an unexpected keyword argument 'CLIENT_CLASS'"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def live_host():
+    """The prepared container: MALL_LIVE_HOST's, or a throwaway one made and removed here."""
+    global HOST
+    if HOST:
+        yield HOST
+        return
+    up = subprocess.run(["bash", str(SCRIPT), "up"], capture_output=True, text=True, check=False)
+    assert up.returncode == 0, up.stdout + up.stderr
+    HOST = up.stdout.strip().splitlines()[-1]
+    try:
+        yield HOST
+    finally:
+        subprocess.run(["bash", str(SCRIPT), "down", HOST], capture_output=True, check=False)
+        HOST = None
 
 
 def ansible_env():

@@ -1,0 +1,162 @@
+"""Role argument specs are well-formed, match defaults/main.yml, and the docs follow them.
+
+A spec key that Ansible does not know validates nothing (dev-sec's hardening
+collection shipped such specs), so the keys are checked against the ones
+Ansible reads, and every default is validated against its spec the way
+ansible-core validates role arguments.
+"""
+import importlib.util
+import pathlib
+import re
+import subprocess
+import sys
+
+import pytest
+import yaml
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROLES = sorted(p.parent.parent.name for p in (ROOT / "roles").glob("*/meta/argument_specs.yml"))
+ALL_ROLES = sorted(p.name for p in (ROOT / "roles").iterdir() if (p / "tasks").is_dir())
+
+ENTRY_KEYS = {"short_description", "description", "author", "version_added", "options",
+              "mutually_exclusive", "required_together", "required_one_of", "required_if", "required_by"}
+OPTION_KEYS = {"type", "description", "elements", "default", "required", "choices", "options", "aliases",
+               "no_log", "apply_defaults", "version_added", "mutually_exclusive", "required_together",
+               "required_one_of", "required_if", "required_by"}
+TYPES = {"str", "list", "dict", "bool", "int", "float", "path", "raw", "jsonarg", "json", "bytes", "bits"}
+
+
+def load(path):
+    return yaml.safe_load(path.read_text()) or {}
+
+
+def spec_of(role):
+    return load(ROOT / "roles" / role / "meta" / "argument_specs.yml")
+
+
+def defaults_of(role):
+    path = ROOT / "roles" / role / "defaults" / "main.yml"
+    return load(path) if path.is_file() else {}
+
+
+def walk_options(options, where):
+    """Yield (dotted name, option) for every option, suboptions included."""
+    for name, option in (options or {}).items():
+        yield f"{where}{name}", option
+        if isinstance(option, dict) and option.get("options"):
+            yield from walk_options(option["options"], f"{where}{name}.")
+
+
+def test_every_role_has_a_spec():
+    assert ROLES == ALL_ROLES
+
+
+def test_readmes_are_current():
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "role_docs.py"), "--check"],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_spec_is_well_formed(role):
+    spec = spec_of(role)
+    assert set(spec) == {"argument_specs"}, f"{role}: top level must be argument_specs only"
+    entries = spec["argument_specs"]
+    assert "main" in entries, f"{role}: no main entry point"
+    problems = []
+    for entry, entry_spec in entries.items():
+        problems += [f"{entry}: unknown key {k}" for k in set(entry_spec) - ENTRY_KEYS]
+        if not entry_spec.get("short_description"):
+            problems.append(f"{entry}: no short_description")
+        for name, option in walk_options(entry_spec.get("options"), f"{entry}."):
+            if not isinstance(option, dict):
+                problems.append(f"{name}: not a mapping")
+                continue
+            problems += [f"{name}: unknown key {k}" for k in set(option) - OPTION_KEYS]
+            if option.get("type") not in TYPES:
+                problems.append(f"{name}: type missing or unknown ({option.get('type')!r})")
+            if not option.get("description"):
+                problems.append(f"{name}: no description")
+            if option.get("type") == "list" and option.get("elements") not in TYPES:
+                problems.append(f"{name}: list without (known) elements")
+            if "elements" in option and option.get("type") != "list":
+                problems.append(f"{name}: elements on a {option.get('type')}")
+            # defaults/main.yml is the one source of defaults; a copy here drifts.
+            if "default" in option:
+                problems.append(f"{name}: default belongs in defaults/main.yml")
+    assert not problems, f"{role}: " + "; ".join(problems)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_spec_and_defaults_name_the_same_variables(role):
+    options = set(spec_of(role)["argument_specs"]["main"].get("options") or {})
+    public = {name for name in defaults_of(role) if not name.startswith("__")}
+    assert not public - options, f"{role}: in defaults/main.yml but not in the spec: {sorted(public - options)}"
+    assert not options - public, f"{role}: in the spec but not in defaults/main.yml: {sorted(options - public)}"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_variables_carry_the_role_prefix(role):
+    options = spec_of(role)["argument_specs"]["main"].get("options") or {}
+    prefix = f"{role}_"
+    wrong = [name for name in options if not name.startswith(prefix)]
+    assert not wrong, f"{role}: public variables must start with {prefix}: {wrong}"
+
+
+def untemplated(value):
+    if isinstance(value, str):
+        return "{{" not in value and "{%" not in value
+    if isinstance(value, dict):
+        return all(untemplated(v) for v in value.values())
+    if isinstance(value, list):
+        return all(untemplated(v) for v in value)
+    return True
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_defaults_satisfy_the_spec(role):
+    options = spec_of(role)["argument_specs"]["main"].get("options") or {}
+    values = {k: v for k, v in defaults_of(role).items() if k in options and v is not None and untemplated(v)}
+    result = ArgumentSpecValidator(options).validate(values)
+    assert not result.error_messages, f"{role}: {result.error_messages}"
+    changed = {k: (values[k], result.validated_parameters[k]) for k in values
+               if options[k].get("type") in ("int", "float", "bool", "list", "dict") and values[k] != result.validated_parameters[k]}
+    assert not changed, f"{role}: defaults only valid after conversion: {changed}"
+
+
+def readme_settings():
+    """The `mall_*` headings of the collection README's "Inventory settings" and their first YAML block."""
+    text = (ROOT / "README.md").read_text()
+    section = re.search(r"^## Inventory settings\n(.*?)(?=^## )", text, re.S | re.M)
+    assert section, "README.md has no '## Inventory settings' section"
+    found = {}
+    for match in re.finditer(r"^### `(mall_\w+)`\n+```yaml\n(.*?)```", section.group(1), re.S | re.M):
+        name, block = match.groups()
+        assert name not in found, f"README.md documents {name} twice"
+        found[name] = yaml.safe_load(block)
+    return found, section.group(1)
+
+
+def test_collection_readme_documents_every_mall_setting_once():
+    documented, section = readme_settings()
+    defaults = {k: v for k, v in defaults_of("mall").items() if not k.startswith("__")}
+    assert sorted(documented) == sorted(defaults), (
+        f"missing: {sorted(set(defaults) - set(documented))}; unknown: {sorted(set(documented) - set(defaults))}")
+    headings = re.findall(r"^### `(mall_\w+)`", section, re.M)
+    assert len(headings) == len(set(headings)), "a setting has two headings"
+    wrong = {name: block for name, block in documented.items() if block != {name: defaults[name]}}
+    assert not wrong, f"README.md blocks that differ from roles/mall/defaults/main.yml: {sorted(wrong)}"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_readme_default_blocks_read_back_as_the_defaults(role):
+    """The generator copies each default's text; read back, it must be the same value."""
+    spec = importlib.util.spec_from_file_location("role_docs", ROOT / "scripts" / "role_docs.py")
+    role_docs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(role_docs)
+    blocks = role_docs.raw_defaults(ROOT / "roles" / role / "defaults" / "main.yml")
+    defaults = defaults_of(role)
+    assert sorted(blocks) == sorted(defaults)
+    wrong = [name for name, text in blocks.items() if yaml.safe_load(text) != {name: defaults[name]}]
+    assert not wrong, f"{role}: blocks that do not read back as the default: {wrong}"
