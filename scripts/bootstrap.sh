@@ -51,6 +51,27 @@ tools_venv() {
   echo "$want" >"$stamp"
 }
 
+sanity_venv() {
+  # ansible-test sanity (tests/test_sanity.py) runs from a venv of its own: its pins are
+  # the ones ansible-core ships for its sanity tests and would fight tools.txt. The wheels
+  # of the same pins stay beside it, for the venvs that ansible-test makes per test.
+  command -v shellcheck >/dev/null || {
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends shellcheck >/dev/null
+  }
+  local venv="$MALL_CACHE/sanity-venv"
+  local stamp="$venv/.requirements.sha256"
+  local want
+  want=$(sha256sum "$ROOT/requirements/sanity.txt" | cut -d' ' -f1)
+  [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && return 0
+  python3 -m venv "$venv"
+  rm -rf "$venv/wheels"
+  # --no-deps here and --no-index below: a requirement missing from sanity.txt fails now.
+  "$venv/bin/pip" download -qq --disable-pip-version-check --no-deps -d "$venv/wheels" -r "$ROOT/requirements/sanity.txt"
+  "$venv/bin/pip" install -qq --disable-pip-version-check --no-index --find-links "$venv/wheels" -r "$ROOT/requirements/sanity.txt"
+  echo "$want" >"$stamp"
+}
+
 collections() {
   local dest="$MALL_COLLECTIONS/ansible_collections"
   mkdir -p "$dest/mall"
@@ -102,6 +123,7 @@ total_start=$SECONDS
 stage host-packages host_packages
 stage dockerd docker_engine
 stage tools-venv tools_venv
+stage sanity-venv sanity_venv
 stage collections collections
 stage image image
 stage wheelhouse wheelhouse

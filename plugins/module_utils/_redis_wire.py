@@ -180,7 +180,7 @@ class RespReader:
             count = parse_int(rest)
             if count < 0:
                 return None
-            return [self.read_reply() for _ in range(count)]
+            return [self.read_reply() for dummy in range(count)]
         raise ProtocolError('unexpected reply %r: is this a Redis server?' % line[:40])
 
 

@@ -34,7 +34,7 @@ description:
     Problems of packages outside it (seen through C(--system-site-packages)) only
     give a warning.
 author:
-  - mall-server operations team (@mall-server)
+  - mall.cache_migration contributors (!UNKNOWN)
 requirements:
   - pip 22.2 or later in the virtualenv (for C(--dry-run) and C(--report)).
 options:

@@ -28,7 +28,7 @@ description:
     for example with M(community.docker.docker_container_copy_into) into a
     container that was created but not yet started.
 author:
-  - mall.cache_migration contributors
+  - mall.cache_migration contributors (!UNKNOWN)
 options:
   host:
     description:
