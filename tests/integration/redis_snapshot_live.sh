@@ -91,8 +91,11 @@ log "wrote $KEYS keys, $TTL_KEYS of them with a TTL"
 
 common="host=$IP password=$PASSWORD"
 
-r=$(snapshot --check -- "$common dest=$WORK/check/dump.rdb")
-expect "$r" "'does not exist' in r['msg']" "check mode must report the missing directory"
+r=$(snapshot -- "$common dest=$WORK/check/dump.rdb")
+expect "$r" "'does not exist' in r['msg']" "a missing directory must be reported"
+r=$(snapshot --check -- "$common dest=$WORK/nodir/dump.rdb")
+expect "$r" "r['changed'] and not r['failed']" "check mode must go on where an earlier task would make the directory"
+[ ! -e "$WORK/nodir" ] || fail "check mode made the directory"
 mkdir -p "$WORK/check" "$WORK/disk" "$WORK/diskless" "$WORK/acl"
 r=$(snapshot --check -- "$common dest=$WORK/check/dump.rdb")
 expect "$r" "r['changed'] is True and r['keyspace']['db0'] == {'keys': $KEYS, 'expires': $TTL_KEYS} and 'sync_mode' not in r" \
