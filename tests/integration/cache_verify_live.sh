@@ -19,32 +19,21 @@
 # Needs scripts/bootstrap.sh to have run (Docker engine, image, wheelhouse).
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-# shellcheck source=scripts/env.sh
-. "$ROOT/scripts/env.sh"
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# stdout of `up` is the container name: messages go to stderr.
+LIVE_LOG_FD=2
 
 WHEELS=('Django>=4.2,<5' 'django-redis==5.4.0' 'redis==5.0.1' 'PyMySQL')
 
 # Runs inside the container, as root; the arguments are the requirements to install.
 prepare_script() {
+  container_prelude
   cat <<'PREPARE'
-set -euo pipefail
-install -d -o mysql -g mysql /run/mysqld
-[ -d /var/lib/mysql/mysql ] || mariadb-install-db --user=mysql >/dev/null
-nohup mariadbd --user=mysql --bind-address=127.0.0.1 >/var/log/mariadbd.log 2>&1 &
-redis-server --daemonize yes --bind 127.0.0.1 --requirepass cvtest-redis-pw --logfile /var/log/redis.log
-for _ in $(seq 1 60); do
-  mariadb -e 'SELECT 1' >/dev/null 2>&1 && break
-  sleep 1
-done
-mariadb <<'SQL'
-CREATE DATABASE IF NOT EXISTS mall CHARACTER SET utf8mb4;
-CREATE USER IF NOT EXISTS 'mall'@'127.0.0.1' IDENTIFIED BY 'cvtest-db-pw';
-GRANT ALL ON mall.* TO 'mall'@'127.0.0.1';
-SQL
-
-python3 -m venv /srv/mall/venv
-/srv/mall/venv/bin/pip install -q --disable-pip-version-check --no-index --find-links /wheelhouse "$@"
+start_mariadb
+start_redis cvtest-redis-pw
+create_db mall mall cvtest-db-pw
+make_venv /srv/mall/venv "$@"
 
 mkdir -p /srv/mall/cvsite
 cd /srv/mall
@@ -81,69 +70,33 @@ DATABASES = {
     }
 }
 EOF
-cat >cvsite/database.py <<'EOF'
-from .base import *  # noqa: F401,F403
-
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-        "LOCATION": "mall_server_cache",
-    }
+# cache_settings MODULE NOTE BACKEND LOCATION [ENTRY...]: cvsite/MODULE.py, that is cvsite/base.py with
+# that default cache; NOTE (may be empty) is its first comment, each ENTRY one more "KEY": value.
+cache_settings() {
+  local module=$1 note=$2 backend=$3 location=$4 entry
+  shift 4
+  {
+    [ -z "$note" ] || printf '# %s\n' "$note"
+    printf 'from .base import *  # noqa: F401,F403\n\nCACHES = {\n    "default": {\n'
+    printf '        "BACKEND": "%s",\n        "LOCATION": "%s",\n' "$backend" "$location"
+    for entry; do printf '        %s,\n' "$entry"; done
+    printf '    }\n}\n'
+  } >"cvsite/$module.py"
 }
-EOF
-cat >cvsite/database_local_time.py <<'EOF'
-# Without USE_TZ, DatabaseCache stores `expires` in local time: here five hours behind UTC.
-from .base import *  # noqa: F401,F403
-
-USE_TZ = False
-TIME_ZONE = "America/New_York"
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-        "LOCATION": "mall_server_cache_local",
-    }
-}
-EOF
-cat >cvsite/database_small.py <<'EOF'
-from .base import *  # noqa: F401,F403
-
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-        "LOCATION": "mall_server_cache_small",
-        "OPTIONS": {"MAX_ENTRIES": 5},
-    }
-}
-EOF
-cat >cvsite/redis.py <<'EOF'
-from .base import *  # noqa: F401,F403
-
-CACHES = {
-    "default": {
-        "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": "redis://:cvtest-redis-pw@127.0.0.1:6379/1",
-        "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
-        "KEY_PREFIX": "mall_server",
-        "TIMEOUT": 300,
-    }
-}
-EOF
-cat >cvsite/broken.py <<'EOF'
-# The rollback block of the migration guide: Django's own RedisCache given django-redis' OPTIONS.
-from .base import *  # noqa: F401,F403
-
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": "redis://:cvtest-redis-pw@127.0.0.1:6379/1",
-        "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
-        "KEY_PREFIX": "mall_server",
-        "TIMEOUT": 300,
-    }
-}
-EOF
+DB_CACHE=django.core.cache.backends.db.DatabaseCache
+REDIS_URL=redis://:cvtest-redis-pw@127.0.0.1:6379/1
+REDIS_ENTRIES=('"OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"}' '"KEY_PREFIX": "mall_server"' '"TIMEOUT": 300')
+cache_settings database '' "$DB_CACHE" mall_server_cache
+cache_settings database_local_time \
+  'Without USE_TZ, DatabaseCache stores `expires` in local time: here five hours behind UTC.' \
+  "$DB_CACHE" mall_server_cache_local
+printf '%s\n' 'USE_TZ = False' 'TIME_ZONE = "America/New_York"' >>cvsite/database_local_time.py
+cache_settings database_small '' "$DB_CACHE" mall_server_cache_small '"OPTIONS": {"MAX_ENTRIES": 5}'
+cache_settings redis '' django_redis.cache.RedisCache "$REDIS_URL" "${REDIS_ENTRIES[@]}"
+cache_settings broken "The rollback block of the migration guide: Django's own RedisCache given django-redis' OPTIONS." \
+  django.core.cache.backends.redis.RedisCache "$REDIS_URL" "${REDIS_ENTRIES[@]}"
 # An env file as people leave them: CRLF, `export`, spaces, comments.
-printf '%s\r\n' '# mall-server' 'MYSQL_DATABASE=mall' 'export REDIS_URL=redis://:cvtest-redis-pw@127.0.0.1:6379/1' \
+printf '%s\r\n' '# mall-server' 'MYSQL_DATABASE=mall' "export REDIS_URL=$REDIS_URL" \
   '# REDIS_HOST=127.0.0.1' 'CELERY_BROKER_URL = redis://127.0.0.1:6379/0' >.env.leftover
 printf '%s\n' 'MYSQL_DATABASE=mall' 'DEBUG=False' >.env.clean
 for settings in database database_local_time database_small; do
@@ -153,17 +106,11 @@ PREPARE
 }
 
 up() {
-  docker image inspect "$MALL_TEST_IMAGE" >/dev/null 2>&1 || {
-    echo "image $MALL_TEST_IMAGE missing: run scripts/bootstrap.sh" >&2
-    return 1
-  }
-  ls "$MALL_WHEELHOUSE"/django_redis-5.4.0-*.whl >/dev/null 2>&1 || {
-    echo "no django-redis 5.4.0 in $MALL_WHEELHOUSE: run scripts/bootstrap.sh" >&2
-    return 1
-  }
+  need_image_and_wheel 'django_redis-5.4.0-*.whl' 'django-redis 5.4.0'
   local name
-  name="cvtest-$(date +%s)-$RANDOM"
-  docker run -d --name "$name" -v "$MALL_WHEELHOUSE:/wheelhouse:ro" "$MALL_TEST_IMAGE" sleep infinity >/dev/null
+  name=$(unique_name cvtest)
+  start_host "$name"
+  # Not removed on exit: `up` hands it over; `test` registers it below.
   if ! prepare_script | docker exec -i "$name" bash -s -- "${WHEELS[@]}" >&2; then
     docker rm -f "$name" >/dev/null
     return 1
@@ -180,7 +127,7 @@ case "${1:-test}" in
   down) down "$2" ;;
   test)
     name=$(up)
-    trap 'down "$name"' EXIT
+    remove_on_exit container "$name"
     # -s shows the latency figures the tests print.
     MALL_LIVE_HOST=$name pytest -v -s "$ROOT/tests/integration/test_cache_verify_live.py"
     ;;

@@ -25,9 +25,8 @@
 #        MTEST_KEEP_LOGS=DIR playbooks_live.sh   keeps every ansible-playbook output in DIR
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-# shellcheck source=scripts/env.sh
-. "$ROOT/scripts/env.sh"
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 export ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 ANSIBLE_LOCALHOST_WARNING=false ANSIBLE_RETRY_FILES_ENABLED=false
 
 HOST=mtest-host
@@ -41,41 +40,20 @@ TABLE=mall_server_cache
 EXPIRED=2345
 LIVE=300
 FOREVER=2
-WORK=$(mktemp -d /tmp/mtest-playbooks-XXXXXX)
+make_workdir mtest-playbooks
 LOGS=${MTEST_KEEP_LOGS:-$WORK/logs}
 mkdir -p "$LOGS"
-STARTED=""
 
-cleanup() {
-  [ -n "$STARTED" ] && docker rm -f "$HOST" >/dev/null 2>&1
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-log() { printf 'playbooks_live: %s\n' "$*"; }
-fail() { log "FAILED: $*"; exit 1; }
-now() { date +%s.%N; }
-elapsed() { python3 -c "import sys; print('%.1f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$2"; }
 sql() { docker exec -i "$HOST" mariadb -N -B "$DB_NAME" -e "$1"; }
 count_rows() { sql "SELECT COUNT(*) FROM $TABLE${1:+ WHERE $1}"; }
 expired_rows() { count_rows 'expires < UTC_TIMESTAMP()'; }
 
 # Runs inside the container, as root.
 prepare_script() {
+  container_prelude
   cat <<'PREPARE'
-set -euo pipefail
-install -d -o mysql -g mysql /run/mysqld
-[ -d /var/lib/mysql/mysql ] || mariadb-install-db --user=mysql >/dev/null
-nohup mariadbd --user=mysql --bind-address=127.0.0.1 >/var/log/mariadbd.log 2>&1 &
-for _ in $(seq 1 60); do
-  mariadb -e 'SELECT 1' >/dev/null 2>&1 && break
-  sleep 1
-done
-mariadb <<SQL
-CREATE DATABASE IF NOT EXISTS $DB_NAME CHARACTER SET utf8mb4;
-CREATE USER IF NOT EXISTS '$DB_USER'@'127.0.0.1' IDENTIFIED BY '$DB_PASSWORD';
-GRANT ALL ON $DB_NAME.* TO '$DB_USER'@'127.0.0.1';
-SQL
+start_mariadb
+create_db "$DB_NAME" "$DB_USER" "$DB_PASSWORD"
 
 cd "$APP"
 # The release overlay: its files are already copied over the tree; delete what it removes.
@@ -87,8 +65,7 @@ rm -f DELETED
 sed -i -E -e '/^(REDIS_|CELERY_)/d' -e "s/^MYSQL_HOST=.*/MYSQL_HOST=127.0.0.1/" \
   -e "s/^MYSQL_PASSWORD=.*/MYSQL_PASSWORD=$DB_PASSWORD/" .env.development
 
-python3 -m venv venv
-venv/bin/pip install -q --disable-pip-version-check --no-index --find-links /wheelhouse -r requirements.txt
+make_venv venv -r requirements.txt
 export DJANGO_SETTINGS_MODULE=mall_server.settings.development
 venv/bin/python manage.py migrate -v 0
 venv/bin/python manage.py createcachetable
@@ -105,12 +82,11 @@ for n in range($FOREVER):
 "
 
 # The app before the release, on Redis (the password of the fixture's env file).
-redis-server --daemonize yes --bind 127.0.0.1 --requirepass redis_dev_password --logfile /var/log/redis.log
+start_redis redis_dev_password
 cd "$REDIS_APP"
 sed -i -E -e "s/^MYSQL_HOST=.*/MYSQL_HOST=127.0.0.1/" -e "s/^MYSQL_PASSWORD=.*/MYSQL_PASSWORD=$DB_PASSWORD/" \
   -e 's/@mall-server-redis-dev:/@127.0.0.1:/' .env.development
-python3 -m venv venv
-venv/bin/pip install -q --disable-pip-version-check --no-index --find-links /wheelhouse -r requirements.txt
+make_venv venv -r requirements.txt
 venv/bin/python manage.py shell -c "
 from django.core.cache import cache
 for n in range($REDIS_KEYS):
@@ -120,13 +96,12 @@ PREPARE
 }
 
 up() {
-  docker image inspect "$MALL_TEST_IMAGE" >/dev/null 2>&1 || fail "image $MALL_TEST_IMAGE missing: run scripts/bootstrap.sh"
-  ls "$MALL_WHEELHOUSE"/django-4.2*.whl >/dev/null 2>&1 || fail "no Django 4.2 in $MALL_WHEELHOUSE: run scripts/bootstrap.sh"
+  need_image_and_wheel 'django-4.2*.whl' 'Django 4.2'
   if docker container inspect "$HOST" >/dev/null 2>&1; then
     fail "a container $HOST exists already (another run of this test?); remove it with: docker rm -f $HOST"
   fi
-  docker run -d --name "$HOST" -v "$MALL_WHEELHOUSE:/wheelhouse:ro" "$MALL_TEST_IMAGE" sleep infinity >/dev/null
-  STARTED=1
+  start_host "$HOST"
+  remove_on_exit container "$HOST"
   docker exec "$HOST" mkdir -p "$APP"
   docker cp -q "$ROOT/tests/fixtures/mall-server/." "$HOST:$APP/"
   docker cp -q "$ROOT/tests/fixtures/mall-server-release/." "$HOST:$APP/"

@@ -7,12 +7,12 @@
 # Needs scripts/bootstrap.sh to have run. Removes everything it created, also on failure.
 set -euo pipefail
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=scripts/env.sh
-. "$HERE/../../scripts/env.sh"
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+LIVE_ELAPSED_FORMAT=%.2f
 export ANSIBLE_LOCALHOST_WARNING=false ANSIBLE_INVENTORY_UNPARSED_WARNING=false
 
-PREFIX="rstest-$(date +%s)-$$"
+PREFIX=$(unique_name rstest)
 CONTAINER="$PREFIX-redis"
 VOLUME="$PREFIX-data"
 PASSWORD=pw
@@ -21,19 +21,9 @@ TTL_KEYS=100
 # A value with spaces and non-ASCII bytes, to compare after the restore.
 SAMPLE_KEY=key:500
 SAMPLE_VALUE='Grüße aus dem Cache, 500'
-WORK=$(mktemp -d /tmp/rstest-XXXXXX)
-
-cleanup() {
-  docker rm -f "$CONTAINER" >/dev/null 2>&1 || true
-  docker volume rm "$VOLUME" >/dev/null 2>&1 || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-log() { printf 'redis_snapshot_live: %s\n' "$*"; }
-fail() { log "FAILED: $*"; exit 1; }
-now() { date +%s.%N; }
-elapsed() { python3 -c "import sys; print('%.2f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$2"; }
+make_workdir rstest
+remove_on_exit container "$CONTAINER"
+remove_on_exit volume "$VOLUME"
 
 rcli() { docker exec -i "$CONTAINER" redis-cli -a "$PASSWORD" --no-auth-warning "$@"; }
 
@@ -144,7 +134,7 @@ log "redis-check-rdb: both snapshots OK"
 
 for mode in disk diskless; do
   start=$(now)
-  ansible-playbook "$HERE/redis_snapshot_restore.yml" \
+  ansible-playbook "$ROOT/tests/integration/redis_snapshot_restore.yml" \
     -e "rstest_container=$CONTAINER rstest_volume=$VOLUME rstest_image=$MALL_TEST_IMAGE" \
     -e "rstest_dump=$WORK/$mode/dump.rdb rstest_password=$PASSWORD" \
     -e "rstest_redis_uid=$REDIS_UID rstest_redis_gid=$REDIS_GID" >"$WORK/restore-$mode.log" ||
