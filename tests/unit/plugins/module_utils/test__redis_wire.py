@@ -6,32 +6,7 @@ import socket
 import pytest
 
 from ansible_collections.mall.cache_migration.plugins.module_utils import _redis_wire as wire
-
-
-class FakeSocket:
-    """Plays back `incoming` at most `chunk` bytes per recv and records what was sent."""
-
-    def __init__(self, incoming: bytes, chunk: int = 65536, then=b''):
-        self.incoming = bytearray(incoming)
-        self.chunk = chunk
-        self.then = then  # what recv does once the script is used up: b'' (closed) or an exception
-        self.sent = bytearray()
-        self.closed = False
-
-    def recv(self, size):
-        if not self.incoming:
-            if isinstance(self.then, BaseException):
-                raise self.then
-            return self.then
-        data = bytes(self.incoming[:min(size, self.chunk)])
-        del self.incoming[:len(data)]
-        return data
-
-    def sendall(self, data):
-        self.sent += data
-
-    def close(self):
-        self.closed = True
+from ansible_collections.mall.cache_migration.tests.unit.plugins.helpers.fake_socket import FakeSocket
 
 
 CHUNKS = pytest.mark.parametrize('chunk', [1, 3, 65536], ids=['1B', '3B', '64KiB'])

@@ -11,37 +11,13 @@ import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.mall.cache_migration.plugins.modules import redis_snapshot
+from ansible_collections.mall.cache_migration.tests.unit.plugins.helpers.fake_socket import FakeSocket
 
 # A small but well-formed RDB: magic, version, an aux field, EOF opcode, 8-byte checksum.
 RDB = b'REDIS0010' + b'\xfa\x09redis-ver\x067.0.15' + b'\x00\x01k\x01v' + b'\xff' + b'\x12\x34\x56\x78\x9a\xbc\xde\xf0'
 MARK = b'f' * 20 + b'0' * 20
 INFO_SERVER = b'# Server\r\nredis_version:7.0.15\r\nredis_mode:standalone\r\n'
 INFO_KEYSPACE = b'# Keyspace\r\ndb0:keys=1000,expires=100,avg_ttl=3599000\r\n'
-
-
-class FakeSocket:
-    """Plays back `incoming` at most `chunk` bytes per recv and records what was sent."""
-
-    def __init__(self, incoming: bytes, chunk: int = 65536, then=b''):
-        self.incoming = bytearray(incoming)
-        self.chunk = chunk
-        self.then = then  # once the script is used up: b'' (closed) or an exception to raise
-        self.sent = bytearray()
-
-    def recv(self, size):
-        if not self.incoming:
-            if isinstance(self.then, BaseException):
-                raise self.then
-            return self.then
-        data = bytes(self.incoming[:min(size, self.chunk)])
-        del self.incoming[:len(data)]
-        return data
-
-    def sendall(self, data):
-        self.sent += data
-
-    def close(self):
-        pass
 
 
 def bulk(data: bytes) -> bytes:
