@@ -33,7 +33,7 @@ def describe_error(exc):
 def project_modules(names, project_dir):
     """[{name, file}] of the modules in names whose file lies in the project, virtualenvs left out."""
     root = os.path.realpath(project_dir) + os.sep
-    prefixes = tuple(os.path.realpath(p) + os.sep for p in {sys.prefix, sys.base_prefix, sys.exec_prefix})
+    prefixes = tuple(os.path.realpath(p) + os.sep for p in (sys.prefix, sys.base_prefix, sys.exec_prefix))
     found = []
     for name in names:
         path = getattr(sys.modules.get(name), '__file__', None)

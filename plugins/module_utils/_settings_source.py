@@ -585,8 +585,8 @@ def statement_diff(edits):
         new = old
         for edit in sorted(statement_edits, key=lambda e: e.start, reverse=True):
             new = new[:max(edit.start - first, 0)] + edit.text + new[edit.end - first:]
-        header = '# %s:%d-%d: %s\n' % (source.path, statement.start, statement.end,
-                                      '; '.join(edit.reason for edit in statement_edits))
+        reasons = '; '.join(edit.reason for edit in statement_edits)
+        header = '# %s:%d-%d: %s\n' % (source.path, statement.start, statement.end, reasons)
         before.append(header + mask_secrets(old.replace('\r\n', '\n')))
         after.append(header + mask_secrets(new.replace('\r\n', '\n')))
     return dict(before=''.join(before), after=''.join(after),

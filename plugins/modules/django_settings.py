@@ -82,7 +82,6 @@ options:
     type: list
     elements: str
     default: []
-    no_log: false
   prove:
     description: Before any change, load a copy of the project with the planned settings and fail unless it works.
     type: bool
@@ -97,6 +96,7 @@ attributes:
     details:
       - The diff holds the changed statements only, with string literals that look like secrets masked.
   idempotent:
+    description: Run again with the same options, it changes nothing and reports no change.
     support: full
     details:
       - Once the settings are on the database, the plan is empty and nothing changes.

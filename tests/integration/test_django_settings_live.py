@@ -220,4 +220,3 @@ def test_settings_that_do_not_load_are_refused(venv, project):
     assert result.get('failed')
     assert 'Cannot load the settings shop.settings.development' in result['msg']
     assert 'SECRET_KEY not found' in result['msg']
-

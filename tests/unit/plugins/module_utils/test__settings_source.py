@@ -15,7 +15,7 @@ from ansible_collections.mall.cache_migration.plugins.module_utils._settings_sou
 )
 
 REDIS = "django_redis.cache.RedisCache"
-KEYS = ["REDIS_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "CELERY_BROKER_URL"]
+KEYS = ("REDIS_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "CELERY_BROKER_URL")
 OPTIONS = dict(table="mall_cache", max_entries=20000, cull_frequency=3, defaults={})
 
 
@@ -287,7 +287,7 @@ def test_second_plan_is_empty():
     modules = {"app.settings.base": BASE,
                "app.settings.dev": "from .base import *\nCELERY_X = 1\n"}
     after, dummy = migrate(modules, settings="app.settings.dev")
-    again, edits = migrate({k: v for k, v in after.items()}, settings="app.settings.dev")
+    again, edits = migrate(dict(after), settings="app.settings.dev")
     assert edits == []
     assert again == after
 
