@@ -11,16 +11,14 @@ docs/bad-input.md holds the same table with the message each row gets;
 MALL_WRITE_DOCS=1 pytest tests/test_bad_input.py rewrites it from the runs.
 """
 import concurrent.futures
-import hashlib
 import json
 import os
 import pathlib
 import re
-import subprocess
-import sys
 
 import pytest
 import yaml
+from ansible_collections.mall.cache_migration.tests.local_host import checksums, make_host, run_playbook
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 ROWS = yaml.safe_load((ROOT / "tests" / "bad_inputs.yml").read_text())
@@ -30,50 +28,9 @@ IDS = [f"{row.get('playbook', 'migrate.yml')}-{row['variable']}-{n}" for n, row 
 RESULT_LINE = re.compile(r"^(?:failed|fatal): \[[^\]]+\].*? => (\{.*\})$", re.M)
 
 
-def project_files(base):
-    app = base / "app"
-    files = {
-        "mall_server/settings/base.py": "CACHES = {\n    'default': {'BACKEND': 'django_redis.cache.RedisCache'},\n}\n",
-        "mall_server/__init__.py": "from .celery import app as celery_app\n",
-        "requirements.txt": "Django==4.2.16\nredis==5.0.1\ndjango-redis==5.4.0\ncelery==5.3.6\n",
-        ".env.production": "SECRET_KEY=x\nREDIS_URL=redis://127.0.0.1:6379/1\n",
-        "docker-compose.yml": "services:\n  redis-mall:\n    image: redis:7\n",
-    }
-    for name, text in files.items():
-        (app / name).parent.mkdir(parents=True, exist_ok=True)
-        (app / name).write_text(text)
-    return app
-
-
-def checksums(app):
-    return {str(p.relative_to(app)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(app.rglob("*")) if p.is_file()}
-
-
 @pytest.fixture(scope="module")
 def host(tmp_path_factory):
-    base = tmp_path_factory.mktemp("inp-bad-input")
-    app = project_files(base)
-    settings = {
-        "ansible_connection": "local",
-        "ansible_python_interpreter": sys.executable,
-        "mall_app_dir": str(app),
-        "mall_env_files": [str(app / ".env.production")],
-        "mall_compose_file": str(app / "docker-compose.yml"),
-        "mall_restore_point_root": str(base / "restore-points"),
-        "mall_lock_dir": str(base / "run" / "lock"),
-        "mall_redis_container": "",
-    }
-    inventory = base / "hosts.yml"
-    inventory.write_text(yaml.safe_dump({"mall_servers": {"hosts": {"bad-input-host": settings}}}))
-    return {"base": base, "app": app, "inventory": inventory, "before": checksums(app)}
-
-
-def run_playbook(host, playbook, extra, *args):
-    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_RETRY_FILES_ENABLED="false",
-               ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_DEPRECATION_WARNINGS="false")
-    command = ["ansible-playbook", "-i", str(host["inventory"]), str(ROOT / "playbooks" / playbook),
-               "-e", json.dumps(extra), *args]
-    return subprocess.run(command, capture_output=True, text=True, env=env, check=False, timeout=300)
+    return make_host(tmp_path_factory.mktemp("inp-bad-input"))
 
 
 def messages(output):
