@@ -15,7 +15,7 @@ description:
   - A directory is a restore point only when its C(manifest.json) is a JSON object with a
     C(created) time (C(20261126T071900Z)) and the lists C(restored_files) and C(contents).
     Anything else under O(root) (another tool's folder, a copy, a half-written restore point) is
-    listed in RV(skipped) with the reason, and never counts: not for pruning, not as the newest.
+    listed in RV(skipped) with the reason, and never counts, neither for pruning nor as the newest.
   - The order is by the manifest's C(created) time, not by the directory's name or mtime.
   - Also reads C(migrated.json), the record of the files as the migration left them, when the
     restore point has one, and where the C(current) link (the restore point of a migration under
@@ -24,7 +24,6 @@ author:
   - mall.cache_migration contributors (!UNKNOWN)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.info_module
 options:
   root:
     description:
@@ -40,6 +39,14 @@ options:
         RV(skipped) says why.
     type: str
 attributes:
+  check_mode:
+    support: full
+    details:
+      - It only reads; check mode changes nothing it does.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
   platform:
     platforms: posix
 seealso:
