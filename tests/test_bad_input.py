@@ -98,7 +98,7 @@ def render_doc(runs):
         "| Playbook | Input (extra vars) | Message |",
         "|----------|--------------------|---------|",
     ]
-    for row, (result, _) in zip(ROWS, runs):
+    for row, (result, _state) in zip(ROWS, runs):
         found = [m for m in messages(result.stdout + result.stderr) if row["variable"] in m]
         message = (found[0] if found else "(none)").replace("\n", " ").replace("|", "\\|")
         extra = json.dumps(row["extra"]).replace("|", "\\|")

@@ -46,6 +46,7 @@ attributes:
   diff_mode:
     support: none
   idempotent:
+    description: Run again with the same options, it returns the same result and changes nothing.
     support: full
   platform:
     platforms: posix
