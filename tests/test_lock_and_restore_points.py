@@ -6,7 +6,7 @@ with a throwaway project (tests/local_host.py).
 - the lock records its holder; a second run is refused with that record; after kill -9 of the
   holder, the next run says its process is gone and mall_lock_break_stale=true takes it over;
 - rollback goes by the manifests, not by folder names, and refuses to overwrite a file that
-  changed after the migration unless rollback_force=true (then it keeps a copy).
+  changed after the migration unless rollback_force=true, which keeps a copy of it.
 """
 import hashlib
 import json
@@ -165,3 +165,20 @@ def test_rollback_with_no_restore_point_names_the_folders_it_skipped(host):
     assert "rollback_restore_point zzzz-other-tool is not a restore point" in output_of(named)
     assert "(no manifest.json)" in output_of(named)
     assert checksums(host["app"]) == host["before"]
+
+
+def test_rollback_force_puts_the_file_back_and_keeps_the_changed_one(host):
+    root = host["base"] / "restore-points"
+    env_file = host["app"] / ".env.production"
+    before = env_file.read_text()
+    changed = "SECRET_KEY=x\nFEATURE_FLAG=on\n"
+    env_file.write_text(changed)
+    write_restore_point(root, "20261126T071900Z", "20261126T071900Z", {env_file: before}, {env_file: "SECRET_KEY=x\n"})
+
+    forced = run_playbook(host, "rollback.yml", {"rollback_force": True})
+    # The project here has no virtualenv, so the run stops at the pip sync, after the files.
+    assert "Put back the files byte for byte" in output_of(forced)
+    assert env_file.read_text() == before
+    copies = [p for p in host["app"].iterdir() if p.name.startswith(".env.production.") and p.name.endswith("~")]
+    assert [p.read_text() for p in copies] == [changed]
+    assert not (host["base"] / "run" / "lock").exists()
