@@ -546,7 +546,7 @@ EOF
   [ -z "$(restore_points)" ] || fail "the refused run made a restore point: $(restore_points)"
   [ "$(sql "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema='$DB_NAME' AND table_name='$TABLE'")" -eq 0 ] \
     || fail "the refused run created the cache table"
-  docker exec "$HOST" test ! -e /run/lock/mall-cache-migration.lock || fail "the refused run left the lock"
+  docker exec "$HOST" test ! -e /run/mall-cache-migration/lock || fail "the refused run left the lock"
 
   # 2. Check mode with diff: succeeds, changes nothing.
   play check any migrate.yml --check --diff
@@ -670,7 +670,7 @@ PY
   cmp -s "$WORK/shop.env.expected" "$WORK/after/shop.env" || fail "second migration: env file"
   left=$(installed redis django-redis celery kombu)
   [ -z "$left" ] || fail "still installed after the second migration: $left"
-  docker exec "$HOST" test ! -e /run/lock/mall-cache-migration.lock || fail "the lock is still held"
+  docker exec "$HOST" test ! -e /run/mall-cache-migration/lock || fail "the lock is still held"
   [ "$(restore_points | wc -l)" -eq 2 ] || fail "expected 2 restore points, found: $(restore_points | tr '\n' ' ')"
   # Redis ran as a plain process: the collection leaves it alone (no container to remove).
   log "redis-server on the host after the migration: $(on_host redis-cli -a "$REDIS_PASSWORD" --no-auth-warning ping 2>&1)"

@@ -286,7 +286,7 @@ PY
   expect verify-on-redis-noleft "1 cache check\(s\) failed: cache 'default' uses django_redis.cache.RedisCache \(redis\), expected database"
 
   # The lock is released after every run.
-  docker exec "$HOST" test ! -e /run/lock/mall-cache-migration.lock || fail "the lock is still held"
+  docker exec "$HOST" test ! -e /run/mall-cache-migration/lock || fail "the lock is still held"
 
   log "all passed in $(elapsed "$total" "$(now)") s"
 }

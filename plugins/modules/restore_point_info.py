@@ -1,0 +1,214 @@
+#!/usr/bin/python
+# Copyright (c) 2025, mall.cache_migration contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: restore_point_info
+short_description: List the restore points of a host, newest first, by their manifests
+version_added: 1.0.0
+description:
+  - Reads the directories directly under O(root) and returns those that are restore points
+    taken by the C(mall.cache_migration.restore_point) role, newest first.
+  - A directory is a restore point only when its C(manifest.json) is a JSON object with a
+    C(created) time (C(20261126T071900Z)) and the lists C(restored_files) and C(contents).
+    Anything else under O(root) (another tool's folder, a copy, a half-written restore point) is
+    listed in RV(skipped) with the reason, and never counts, neither for pruning nor as the newest.
+  - The order is by the manifest's C(created) time, not by the directory's name or mtime.
+  - Also reads C(migrated.json), the record of the files as the migration left them, when the
+    restore point has one, and where the C(current) link (the restore point of a migration under
+    way) points.
+author:
+  - mall.cache_migration contributors (!UNKNOWN)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+options:
+  root:
+    description:
+      - The directory that holds the restore points (C(mall_restore_point_root)).
+      - A missing directory is no error; it holds no restore point.
+    type: path
+    required: true
+  name:
+    description:
+      - Return only the restore point of this name (a directory directly under O(root)).
+      - It must be a bare name, not a path; the module fails on C(/) or a leading C(.).
+      - When that directory is not a valid restore point, RV(restore_points) is empty and
+        RV(skipped) says why.
+    type: str
+attributes:
+  check_mode:
+    support: full
+    details:
+      - It only reads; check mode changes nothing it does.
+  diff_mode:
+    support: none
+  idempotent:
+    description: Run again with the same options, it returns the same result and changes nothing.
+    support: full
+  platform:
+    platforms: posix
+seealso:
+  - module: mall.cache_migration.redis_snapshot
+    description: Takes the Redis snapshot that a restore point holds.
+'''
+
+EXAMPLES = r'''
+- name: Find the restore points
+  mall.cache_migration.restore_point_info:
+    root: /var/backups/mall-cache-migration
+  register: __restore_points
+
+- name: Roll back to the newest one
+  ansible.builtin.debug:
+    msg: "{{ __restore_points.restore_points[0].path }}"
+  when: __restore_points.restore_points | length > 0
+
+- name: Check one restore point by name
+  mall.cache_migration.restore_point_info:
+    root: /var/backups/mall-cache-migration
+    name: 20261126T071900Z
+  register: __restore_point
+'''
+
+RETURN = r'''
+restore_points:
+  description: The valid restore points, newest first (by the manifest's C(created) time).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The directory's name.
+      type: str
+      sample: 20261126T071900Z
+    path:
+      description: The directory's path.
+      type: str
+      sample: /var/backups/mall-cache-migration/20261126T071900Z
+    created:
+      description: The manifest's C(created) time, in ISO 8601 (UTC).
+      type: str
+      sample: "2026-11-26T07:19:00Z"
+    manifest:
+      description: The manifest as written by the restore_point role.
+      type: dict
+      sample: {"created": "20261126T071900Z", "host": "mall-web-01", "restored_files": [], "contents": []}
+    migrated:
+      description:
+        - The content of C(migrated.json), the files as the migration left them
+          (C(files), a list of C(path) and C(checksum)), or null when the migration did not record them.
+      type: dict
+      sample: {"recorded": "2026-11-26T07:21:13Z", "files": [{"path": "/srv/mall-server/.env.production", "checksum": "9f2c..."}]}
+skipped:
+  description: Directories under O(root) that are not restore points, with the reason.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"name": "old-backups", "reason": "no manifest.json"}]
+current:
+  description: The name of the restore point that C(current) links to (a migration under way), or null.
+  returned: always
+  type: str
+  sample: 20261126T071900Z
+'''
+
+import datetime
+import json
+import os
+import re
+
+from ansible.module_utils.basic import AnsibleModule
+
+MANIFEST = 'manifest.json'
+MIGRATED = 'migrated.json'
+CURRENT = 'current'
+CREATED_FORMAT = '%Y%m%dT%H%M%SZ'
+BARE_NAME = re.compile(r'^[0-9A-Za-z_][0-9A-Za-z_.-]*$')
+
+
+def read_manifest(directory):
+    """Return (manifest, created datetime) of a restore point directory, or raise ValueError with the reason."""
+    path = os.path.join(directory, MANIFEST)
+    if not os.path.isfile(path):
+        raise ValueError('no %s' % MANIFEST)
+    try:
+        with open(path, encoding='utf-8') as handle:
+            manifest = json.load(handle)
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise ValueError('%s is not readable JSON: %s' % (MANIFEST, error)) from None
+    if not isinstance(manifest, dict):
+        raise ValueError('%s is not a JSON object' % MANIFEST)
+    for key in ('restored_files', 'contents'):
+        if not isinstance(manifest.get(key), list):
+            raise ValueError('%s has no list %s' % (MANIFEST, key))
+    try:
+        created = datetime.datetime.strptime(str(manifest.get('created')), CREATED_FORMAT)
+    except ValueError:
+        raise ValueError('%s has no created time like 20261126T071900Z' % MANIFEST) from None
+    return manifest, created
+
+
+def read_migrated(directory):
+    """The record of the files after the migration, or None when there is none or it is not usable."""
+    try:
+        with open(os.path.join(directory, MIGRATED), encoding='utf-8') as handle:
+            record = json.load(handle)
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return record if isinstance(record, dict) and isinstance(record.get('files'), list) else None
+
+
+def list_restore_points(root, name=None):
+    """Return (restore points newest first, skipped directories, name of the current one)."""
+    points, skipped = [], []
+    if not os.path.isdir(root):
+        return points, skipped, None
+    names = [name] if name is not None else sorted(os.listdir(root))
+    for entry in names:
+        directory = os.path.join(root, entry)
+        if os.path.islink(directory) or not os.path.isdir(directory):
+            if name is not None:
+                skipped.append({'name': entry, 'reason': 'no such directory'})
+            continue
+        try:
+            manifest, created = read_manifest(directory)
+        except ValueError as error:
+            skipped.append({'name': entry, 'reason': str(error)})
+            continue
+        points.append({
+            'name': entry,
+            'path': directory,
+            'created': created.strftime('%Y-%m-%dT%H:%M:%SZ'),
+            'manifest': manifest,
+            'migrated': read_migrated(directory),
+        })
+    points.sort(key=lambda point: (point['created'], point['name']), reverse=True)
+    current_link = os.path.join(root, CURRENT)
+    current = None
+    if os.path.islink(current_link):
+        target = os.path.realpath(current_link)
+        if os.path.dirname(target) == os.path.realpath(root):
+            current = os.path.basename(target)
+    return points, skipped, current
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            root=dict(type='path', required=True),
+            name=dict(type='str'),
+        ),
+        supports_check_mode=True,
+    )
+    name = module.params['name']
+    if name is not None and not BARE_NAME.match(name):
+        module.fail_json(msg='name must be the bare name of a restore point (no /, not starting with .), not %r' % name)
+    points, skipped, current = list_restore_points(module.params['root'], name)
+    module.exit_json(changed=False, restore_points=points, skipped=skipped, current=current)
+
+
+if __name__ == '__main__':
+    main()
