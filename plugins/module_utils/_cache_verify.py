@@ -1,7 +1,7 @@
 # Copyright (c) 2025, mall.cache_migration contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Pure logic of the cache_verify module: classification, statistics, env file scanning, verdicts.
+"""Pure logic of the cache_verify module: classification, statistics, verdicts.
 
 PRIVATE: the leading underscore marks this file as internal to the
 mall.cache_migration collection. Its API may change in any release.
@@ -18,8 +18,6 @@ import re
 BACKEND_KINDS = ('database', 'redis', 'locmem', 'other')
 REQUIRED_COLUMNS = ('cache_key', 'value', 'expires')
 
-# What python-decouple, docker --env-file and a shell `source` all read as an assignment.
-ENV_ASSIGNMENT = re.compile(r'^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=')
 # Greedy up to the last @ before the path: like urllib, so a password with an @ is masked whole.
 URL_PASSWORD = re.compile(r'(://[^:/@]*:)[^/]*@')
 QUERY_PASSWORD = re.compile(r'((?:^|[?&;])password=)[^&;]*', re.IGNORECASE)
@@ -83,35 +81,6 @@ def latency_summary(probe_latency, operations):
     if probe_latency.get('error'):
         summary['error'] = probe_latency['error']
     return summary
-
-
-def scan_env_text(text, keys):
-    """Return ``(line number, key)`` for each assignment of one of keys; comments do not count."""
-    wanted = set(keys)
-    found = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        match = ENV_ASSIGNMENT.match(line)
-        if match and match.group(1) in wanted:
-            found.append((number, match.group(1)))
-    return found
-
-
-def scan_env_files(paths, keys):
-    """Find leftover keys in env files; report file, line and key name, never the value.
-
-    Returns ``(found, unreadable)``: lists of dicts for the result.
-    """
-    found, unreadable = [], []
-    for path in paths:
-        try:
-            # utf-8-sig drops a BOM; universal newlines turn CRLF into LF.
-            with open(path, encoding='utf-8-sig', errors='replace') as env_file:
-                text = env_file.read()
-        except OSError as exc:
-            unreadable.append(dict(file=path, error=exc.strerror or str(exc)))
-            continue
-        found.extend(dict(file=path, line=number, key=key) for number, key in scan_env_text(text, keys))
-    return found, unreadable
 
 
 def default_fail_on_leftovers(expected_backend):

@@ -114,9 +114,11 @@ options:
   env_files:
     description:
       - Env files to scan for O(leftover_keys), such as C(.env.development).
-      - Lines like C(KEY=value) and C(export KEY=value) count, comments do not. Only key names, files and line
-        numbers are returned, never values.
-      - A file that cannot be read is a failure.
+      - They are read as M(mall.cache_migration.env_file_keys) reads them, the way python-dotenv does.
+        C(KEY=value), C(export KEY=value) and a bare C(KEY) line count. Comments and the lines inside a quoted
+        value that spans lines do not. Only key names, files and line numbers are returned, never values.
+      - A file that cannot be read is a failure, and so is one that is not UTF-8 text or UTF-16 or UTF-32 text
+        with a byte order mark.
     type: list
     elements: path
     default: []
@@ -524,8 +526,8 @@ from ansible_collections.mall.cache_migration.plugins.module_utils._cache_verify
     failure_message,
     latency_summary,
     redact_location,
-    scan_env_files,
 )
+from ansible_collections.mall.cache_migration.plugins.module_utils._env_file import scan_files
 from ansible_collections.mall.cache_migration.plugins.module_utils.database import (
     DatabaseConnectionError,
     connect,
@@ -721,7 +723,7 @@ def build_result(module, probe):
         result['database'] = database_result(module, probe['database'])
         if result['database'].get('skipped'):
             module.warn('The cache table was not inspected: %s.' % result['database']['skipped'])
-    env_keys, unreadable = scan_env_files(params['env_files'], params['leftover_keys'])
+    env_keys, unreadable = scan_files(params['env_files'], params['leftover_keys'])
     result['leftovers'] = dict(
         packages=probe.get('packages', {}),
         env_keys=env_keys,

@@ -115,50 +115,6 @@ def test_redact_location_masks_passwords(location, redacted):
     assert logic.redact_location(location) == redacted
 
 
-@pytest.mark.parametrize('text, found', [
-    ('REDIS_URL=redis://x\n', [(1, 'REDIS_URL')]),
-    ('export REDIS_URL=redis://x\n', [(1, 'REDIS_URL')]),
-    ('  export   REDIS_HOST = cache\n', [(1, 'REDIS_HOST')]),
-    ('REDIS_URL=\n', [(1, 'REDIS_URL')]),
-    ('# REDIS_URL=redis://x\n', []),
-    ('   #export REDIS_URL=redis://x\n', []),
-    ('REDIS_URL_BACKUP=x\nMY_REDIS_URL=x\nredis_url=x\n', []),
-    ('REDIS_URL\n', []),
-    ('DEBUG=True\r\nREDIS_PORT=6379\r\n', [(2, 'REDIS_PORT')]),
-    ('A=1\n\nCELERY_BROKER_URL=redis://x\nCELERY_RESULT_BACKEND=redis://y',
-     [(3, 'CELERY_BROKER_URL'), (4, 'CELERY_RESULT_BACKEND')]),
-    ('SECRET=has REDIS_URL=inside\n', []),
-])
-def test_scan_env_text(text, found):
-    keys = ['REDIS_URL', 'REDIS_HOST', 'REDIS_PORT', 'CELERY_BROKER_URL', 'CELERY_RESULT_BACKEND']
-    assert logic.scan_env_text(text, keys) == found
-
-
-def test_scan_env_files_reads_crlf_and_bom_and_reports_no_values(tmp_path):
-    env_file = tmp_path / '.env.production'
-    env_file.write_bytes(b'\xef\xbb\xbfREDIS_URL=redis://:s3cret@h:6379/1\r\n# REDIS_HOST=h\r\n'
-                         b'export REDIS_PASSWORD=s3cret\r\n')
-    found, unreadable = logic.scan_env_files([str(env_file)], ['REDIS_URL', 'REDIS_HOST', 'REDIS_PASSWORD'])
-    assert found == [
-        dict(file=str(env_file), line=1, key='REDIS_URL'),
-        dict(file=str(env_file), line=3, key='REDIS_PASSWORD'),
-    ]
-    assert unreadable == []
-    assert 's3cret' not in repr(found)
-
-
-def test_scan_env_files_reports_unreadable_files_and_goes_on(tmp_path):
-    present = tmp_path / '.env'
-    present.write_text('REDIS_HOST=h\n')
-    missing = str(tmp_path / '.env.missing')
-    found, unreadable = logic.scan_env_files([missing, str(tmp_path), str(present)], ['REDIS_HOST'])
-    assert found == [dict(file=str(present), line=1, key='REDIS_HOST')]
-    assert unreadable == [
-        dict(file=missing, error='No such file or directory'),
-        dict(file=str(tmp_path), error='Is a directory'),
-    ]
-
-
 @pytest.mark.parametrize('expected_backend, fail', [('database', True), ('redis', False), ('any', False)])
 def test_default_fail_on_leftovers(expected_backend, fail):
     assert logic.default_fail_on_leftovers(expected_backend) is fail

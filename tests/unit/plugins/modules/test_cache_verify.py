@@ -349,3 +349,29 @@ def test_a_missing_project_dir_fails(run_module, tmp_path, commands):
     result = run_module(cache_verify.main, dict(project_dir=str(tmp_path / 'gone'), settings='s'))
 
     assert result['msg'] == 'project_dir %s is not a directory' % (tmp_path / 'gone')
+
+
+def test_env_files_are_read_as_env_file_keys_reads_them(run_module, project, commands):
+    """A bare key, a quoted value over lines and UTF-16: the shapes the earlier readers disagreed on."""
+    bare = project / '.env.bare'
+    bare.write_text('DEBUG=1\nREDIS_URL\n')
+    multiline = project / '.env.multiline'
+    multiline.write_text('CERT="---\nREDIS_HOST=inside\n---"\nREDIS_PASSWORD="a\nb"\n')
+    utf16 = project / '.env.utf16'
+    utf16.write_bytes('DEBUG=1\r\nREDIS_PORT=6379\r\n'.encode('utf-16'))
+    no_bom = project / '.env.nobom'
+    no_bom.write_bytes('REDIS_PORT=6379\n'.encode('utf-16-le'))
+
+    result = run_module(cache_verify.main, dict(
+        project_dir=str(project), settings='s', expected_backend='redis',
+        env_files=[str(bare), str(multiline), str(utf16), str(no_bom)],
+        leftover_keys=['REDIS_URL', 'REDIS_HOST', 'REDIS_PORT', 'REDIS_PASSWORD']))
+
+    assert result['leftovers']['env_keys'] == [
+        dict(file=str(bare), line=2, key='REDIS_URL'),
+        dict(file=str(multiline), line=4, key='REDIS_PASSWORD'),
+        dict(file=str(utf16), line=2, key='REDIS_PORT'),
+    ]
+    # Never "no leftovers" for a file it could not read.
+    assert [item['file'] for item in result['leftovers']['unreadable_env_files']] == [str(no_bom)]
+    assert result['failed'] is True
