@@ -110,6 +110,16 @@ EXAMPLES = {
         post_checks_max_set_p50_ms: 5
         post_checks_max_get_p50_ms: 2
 """,
+    "verify": """\
+- name: Verify that the cache is on the database, with latency limits
+  hosts: mall_servers
+  roles:
+    - role: mall.cache_migration.verify
+      vars:
+        verify_expected_backend: database
+        verify_max_set_p50_ms: 15
+        verify_max_get_p50_ms: 5
+""",
     "rollback": """\
 - name: Roll back to a named restore point
   hosts: mall_servers

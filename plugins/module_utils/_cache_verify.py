@@ -1,7 +1,7 @@
 # Copyright (c) 2025, mall.cache_migration contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Pure logic of the cache_verify module: classification, statistics, env file scanning, verdicts.
+"""Pure logic of the cache_verify module: classification, statistics, verdicts.
 
 PRIVATE: the leading underscore marks this file as internal to the
 mall.cache_migration collection. Its API may change in any release.
@@ -18,8 +18,6 @@ import re
 BACKEND_KINDS = ('database', 'redis', 'locmem', 'other')
 REQUIRED_COLUMNS = ('cache_key', 'value', 'expires')
 
-# What python-decouple, docker --env-file and a shell `source` all read as an assignment.
-ENV_ASSIGNMENT = re.compile(r'^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=')
 # Greedy up to the last @ before the path: like urllib, so a password with an @ is masked whole.
 URL_PASSWORD = re.compile(r'(://[^:/@]*:)[^/]*@')
 QUERY_PASSWORD = re.compile(r'((?:^|[?&;])password=)[^&;]*', re.IGNORECASE)
@@ -83,35 +81,6 @@ def latency_summary(probe_latency, operations):
     if probe_latency.get('error'):
         summary['error'] = probe_latency['error']
     return summary
-
-
-def scan_env_text(text, keys):
-    """Return ``(line number, key)`` for each assignment of one of keys; comments do not count."""
-    wanted = set(keys)
-    found = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        match = ENV_ASSIGNMENT.match(line)
-        if match and match.group(1) in wanted:
-            found.append((number, match.group(1)))
-    return found
-
-
-def scan_env_files(paths, keys):
-    """Find leftover keys in env files; report file, line and key name, never the value.
-
-    Returns ``(found, unreadable)``: lists of dicts for the result.
-    """
-    found, unreadable = [], []
-    for path in paths:
-        try:
-            # utf-8-sig drops a BOM; universal newlines turn CRLF into LF.
-            with open(path, encoding='utf-8-sig', errors='replace') as env_file:
-                text = env_file.read()
-        except OSError as exc:
-            unreadable.append(dict(file=path, error=exc.strerror or str(exc)))
-            continue
-        found.extend(dict(file=path, line=number, key=key) for number, key in scan_env_text(text, keys))
-    return found, unreadable
 
 
 def default_fail_on_leftovers(expected_backend):
@@ -198,41 +167,155 @@ def leftover_failures(leftovers):
     return failures
 
 
-def collect_failures(result, options, probe_error=None):
-    """List every failed check of a cache_verify result as a sentence, most basic first.
+def _check(reasons, figures, summary):
+    return dict(ok=not reasons, figures=figures, reason='; '.join(reasons), summary=summary, reasons=reasons)
 
-    options holds the module parameters, with fail_on_leftovers already resolved.
-    """
-    failures = [probe_error] if probe_error else []
+
+def backend_check(result, options, probe_error):
+    reasons = [probe_error] if probe_error else []
     if result.get('backend') and not result.get('matches_expected'):
-        failures.append('cache %r uses %s (%s), expected %s' % (
+        reasons.append('cache %r uses %s (%s), expected %s' % (
             options['cache_alias'], result['backend'], result['backend_kind'], options['expected_backend']))
-    if result.get('backend_kind') == 'database' and result.get('location') != options['table']:
-        failures.append('CACHES[%r] LOCATION is %r, but the table to check is %r' % (
-            options['cache_alias'], result.get('location'), options['table']))
-    if result.get('write_guard', {}).get('blocked'):
-        failures.append(write_guard_failure(result['write_guard'], result.get('location')))
-    failures.extend(round_trip_failures(result.get('round_trip', {})))
-    failures.extend(latency_failures(result.get('latency', {}), options))
+    figures = {name: result.get(name) for name in ('backend', 'backend_kind', 'location', 'django_version')}
+    figures['expected'] = options['expected_backend']
+    if result.get('backend'):
+        summary = '%s (%s) at %s, expected %s' % (
+            result['backend'], result['backend_kind'], result.get('location') or '-', options['expected_backend'])
+    else:
+        summary = 'not read: %s' % (probe_error or 'no report')
+    return _check(reasons, figures, summary)
+
+
+def round_trip_check(result, table):
+    guard = result.get('write_guard', {})
+    operations = result.get('round_trip', {})
     cleanup = result.get('cleanup', {})
+    reasons = [write_guard_failure(guard, table)] if guard.get('blocked') else []
+    reasons.extend(round_trip_failures(operations))
     if cleanup.get('error'):
-        failures.append('the probe could not delete its own keys: %s' % cleanup['error'])
+        reasons.append('the probe could not delete its own keys: %s' % cleanup['error'])
     elif cleanup.get('remaining'):
-        failures.append('%d probe keys could still be read after the clean-up' % cleanup['remaining'])
+        reasons.append('%d probe keys could still be read after the clean-up' % cleanup['remaining'])
+    errors = {name: outcome.get('error') or 'failed' for name, outcome in operations.items() if not outcome.get('ok')}
+    figures = dict(operations=len(operations), passed=len(operations) - len(errors), errors=errors,
+                   cleanup=cleanup, write_guard=guard)
+    if guard.get('blocked'):
+        summary = 'not run: %d rows + %d probe keys would exceed MAX_ENTRIES %d' % (
+            guard['rows'], guard['keys_needed'], guard['max_entries'])
+    else:
+        summary = '%d/%d operations ok%s; clean-up %s keys, %s left%s' % (
+            figures['passed'], figures['operations'],
+            ''.join('; %s: %s' % item for item in errors.items()),
+            cleanup.get('keys', '?'), cleanup.get('remaining', '?'),
+            ' (%s)' % cleanup['error'] if cleanup.get('error') else '')
+    return _check(reasons, figures, summary)
+
+
+def table_check(result, options, table):
+    database = result['database']
+    reasons = []
+    if options.get('table') and result.get('backend_kind') == 'database' and result.get('location') != table:
+        reasons.append('CACHES[%r] LOCATION is %r, but the table to check is %r' % (
+            options['cache_alias'], result.get('location'), table))
+    reasons.extend(database_failures(database, table))
+    name = '%s.%s' % (database.get('schema'), table)
+    if database.get('skipped'):
+        summary = 'skipped: %s' % database['skipped']
+    elif database.get('error'):
+        summary = '%s: %s' % (table, database['error']) if table else database['error']
+    elif not database.get('exists'):
+        summary = '%s does not exist' % name
+    else:
+        summary = ('%s: %s rows, %s expired, %s never expire; values avg %s B, total %s B; expiry %s .. %s (now %s); '
+                   'index on expires: %s' % (
+                       name, database.get('rows'), database.get('expired_rows'), database.get('never_expiring_rows'),
+                       database.get('avg_value_bytes'), database.get('total_value_bytes'),
+                       database.get('oldest_expiry'), database.get('newest_expiry'), database.get('now'),
+                       ', '.join(database.get('expires_indexes') or []) or 'none'))
+    return _check(reasons, dict(database), summary)
+
+
+def redis_check(redis):
+    summary = 'ping %s' % ('ok' if redis.get('ping') else 'failed')
+    if 'prefix_keys' in redis:
+        summary += ', %d%s keys under %s, memory %s (maxmemory-policy %s)' % (
+            redis['prefix_keys'], '' if redis.get('prefix_keys_complete') else '+', redis.get('pattern'),
+            redis.get('used_memory_human'), redis.get('maxmemory_policy'))
+    if redis.get('error'):
+        summary += '; %s' % redis['error']
+    return _check(redis_failures(redis), dict(redis), summary)
+
+
+def latency_check(latency, options):
+    set_, get = latency.get('set', {}), latency.get('get', {})
+    summary = ('%s ops: set p50 %s ms, p99 %s ms, total %s ms; get p50 %s ms, p99 %s ms, total %s ms, %s misses%s' % (
+        latency.get('operations'), set_.get('p50_ms'), set_.get('p99_ms'), set_.get('total_ms'),
+        get.get('p50_ms'), get.get('p99_ms'), get.get('total_ms'), get.get('misses'),
+        '; %s' % latency['error'] if latency.get('error') else ''))
+    return _check(latency_failures(latency, options), dict(latency), summary)
+
+
+def leftovers_check(leftovers, options):
+    fail = options['fail_on_leftovers']
+    defaulted = fail is None
+    if defaulted:
+        fail = default_fail_on_leftovers(options['expected_backend'])
+    unreadable = leftovers.get('unreadable_env_files', [])
+    reasons = ['env file %s cannot be read: %s' % (item['file'], item['error']) for item in unreadable]
+    found = leftover_failures(leftovers)
+    if fail:
+        reasons.extend(found)
+    by_file = {}
+    for hit in leftovers.get('env_keys', []):
+        by_file.setdefault(hit['file'], []).append('%s:%d' % (hit['key'], hit['line']))
+    summary = 'packages %s; env keys %s; CACHES aliases on Redis %s' % (
+        ', '.join('%s %s' % item for item in sorted(leftovers.get('packages', {}).items())) or 'none',
+        ', '.join('%s in %s' % (', '.join(hits), path) for path, hits in by_file.items()) or 'none',
+        ', '.join(leftovers.get('caches_reference_redis', [])) or 'none')
+    summary += ''.join('; cannot read %s: %s' % (item['file'], item['error']) for item in unreadable)
+    if found and not fail:
+        summary += ' (reported only: fail_on_leftovers is off%s)' % (
+            ' with expected_backend %s' % options['expected_backend'] if defaulted else '')
+    figures = dict(leftovers, found=bool(found), fail_on_leftovers=fail)
+    return _check(reasons, figures, summary)
+
+
+def manage_check(check):
+    last_line = next((line.strip() for line in reversed(check['output'].splitlines()) if line.strip()), '')
+    reasons = ['manage.py check exited with rc %d: %s' % (check['rc'], last_line)] if check['rc'] != 0 else []
+    return _check(reasons, dict(rc=check['rc'], last_line=last_line),
+                  'rc %d: %s' % (check['rc'], last_line or 'no output'))
+
+
+def cache_table(table, result):
+    """The table to inspect: the one given, else the LOCATION of a DatabaseCache (None when there is neither)."""
+    return table or (result.get('location') if result.get('backend_kind') == 'database' else None)
+
+
+def judge(result, options, probe_error=None):
+    """The verdict of each check that ran, and every failure as a sentence, most basic first.
+
+    Returns ``(checks, failures)``: checks maps the name of each check that
+    ran (backend, round_trip, table, redis, latency, leftovers, manage_check,
+    in this order) to ``{ok, figures, reason, summary}``; failures are the
+    reasons of the failed checks, in the same order. options holds the module
+    parameters; fail_on_leftovers None means its default.
+    """
+    table = cache_table(options.get('table'), result)
+    checks = dict(backend=backend_check(result, options, probe_error))
+    if 'round_trip' in result or result.get('write_guard', {}).get('blocked'):
+        checks['round_trip'] = round_trip_check(result, table)
     if 'database' in result:
-        failures.extend(database_failures(result['database'], options['table']))
+        checks['table'] = table_check(result, options, table)
     if 'redis' in result:
-        failures.extend(redis_failures(result['redis']))
-    leftovers = result.get('leftovers', {})
-    failures.extend('env file %s cannot be read: %s' % (item['file'], item['error'])
-                    for item in leftovers.get('unreadable_env_files', []))
-    if options['fail_on_leftovers']:
-        failures.extend(leftover_failures(leftovers))
-    check = result.get('check')
-    if check and check['rc'] != 0:
-        last_line = next((line for line in reversed(check['output'].splitlines()) if line.strip()), '')
-        failures.append('manage.py check exited with rc %d: %s' % (check['rc'], last_line.strip()))
-    return failures
+        checks['redis'] = redis_check(result['redis'])
+    if result.get('latency'):
+        checks['latency'] = latency_check(result['latency'], options)
+    checks['leftovers'] = leftovers_check(result.get('leftovers', {}), options)
+    if 'check' in result:
+        checks['manage_check'] = manage_check(result['check'])
+    failures = [reason for check in checks.values() for reason in check.pop('reasons')]
+    return checks, failures
 
 
 def failure_message(failures):

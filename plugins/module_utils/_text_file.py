@@ -48,17 +48,24 @@ def split_eol(line):
     return line, ''
 
 
-def read_text(module, path, missing='fail'):
-    """The file's text, or None when it does not exist and missing is 'ignore'."""
+def read_bytes(module, path, missing='fail'):
+    """The file's bytes, or None when it does not exist and missing is 'ignore'."""
     try:
         with open(path, 'rb') as f:
-            data = f.read()
+            return f.read()
     except FileNotFoundError:
         if missing == 'fail':
             module.fail_json(msg=f'{path} does not exist')
         return None
     except OSError as e:
         module.fail_json(msg=f'Cannot read {path}: {e}')
+
+
+def read_text(module, path, missing='fail'):
+    """The file's UTF-8 text, or None when it does not exist and missing is 'ignore'."""
+    data = read_bytes(module, path, missing)
+    if data is None:
+        return None
     try:
         return data.decode('utf-8')
     except UnicodeDecodeError as e:
@@ -69,7 +76,7 @@ class LineEdits:
     """Lines to remove or replace in a text, and how lines appear in a diff.
 
     A line that is neither removed nor replaced keeps its exact characters,
-    line ending included. A UTF-8 byte order mark stays at the start of the
+    line ending included. A byte order mark (U+FEFF) stays at the start of the
     text even when the first line goes.
     """
 
@@ -114,8 +121,8 @@ class LineEdits:
         return dict(before=before, after=after, before_header=path, after_header=path)
 
 
-def write_atomic(module, path, text):
-    """Replace the file at path with text (str, written as UTF-8, or bytes) through a temporary file beside it.
+def write_atomic(module, path, text, encoding='utf-8'):
+    """Replace the file at path with text (str, written in encoding, or bytes) through a temporary file beside it.
 
     atomic_move() copies owner, group, mode and SELinux context of the file it
     replaces onto the new one, and the rename means readers see either the old
@@ -125,16 +132,16 @@ def write_atomic(module, path, text):
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=f'.{os.path.basename(path)}.', suffix='.tmp')
     module.add_cleanup_file(tmp)
     with os.fdopen(fd, 'wb') as f:
-        f.write(text if isinstance(text, bytes) else text.encode('utf-8'))
+        f.write(text if isinstance(text, bytes) else text.encode(encoding))
     module.atomic_move(tmp, path)
 
 
-def exit_with_edits(module, path, edits, **result):
-    """Return the outcome of edits to path, writing them unless in check mode."""
+def exit_with_edits(module, path, edits, encoding='utf-8', **result):
+    """Return the outcome of edits to path, writing them (in encoding) unless in check mode."""
     if module._diff:
         result['diff'] = edits.diff(path)
     if edits.changed and not module.check_mode:
         if module.params['backup']:
             result['backup_file'] = module.backup_local(os.path.realpath(path))
-        write_atomic(module, path, edits.text())
+        write_atomic(module, path, edits.text(), encoding)
     module.exit_json(changed=edits.changed, **result)

@@ -32,8 +32,9 @@ description:
     C(KEY_PREFIX) with a bounded C(SCAN) and read C(INFO memory).
   - It reports leftovers of Redis - packages still installed in the virtualenv, Redis or Celery keys
     still set in env files, other cache aliases that still point at Redis - and runs C(manage.py check).
-  - Every failed check becomes a sentence in RV(failures). If there is any, the module fails with them
-    as message and still returns all the data. It never reports a change.
+  - Each check returns its verdict in RV(checks), with its figures and, when it failed, the reason, so
+    a caller reads verdicts as data. Every failed check also becomes a sentence in RV(failures). If there
+    is any, the module fails with them as message and still returns all the data. It never reports a change.
 author:
   - mall.cache_migration contributors (!UNKNOWN)
 options:
@@ -89,8 +90,9 @@ options:
   table:
     description:
       - The cache table to inspect. With a C(DatabaseCache), its C(LOCATION) must name this table.
+      - Defaults to the C(LOCATION) of a C(DatabaseCache). Set it to check the table while the cache is not a
+        C(DatabaseCache) yet, with O(expected_backend=database); without it, that check fails.
     type: str
-    default: mall_server_cache
     version_added: 1.0.0
   operations:
     description:
@@ -114,9 +116,11 @@ options:
   env_files:
     description:
       - Env files to scan for O(leftover_keys), such as C(.env.development).
-      - Lines like C(KEY=value) and C(export KEY=value) count, comments do not. Only key names, files and line
-        numbers are returned, never values.
-      - A file that cannot be read is a failure.
+      - They are read as M(mall.cache_migration.env_file_keys) reads them, the way python-dotenv does.
+        C(KEY=value), C(export KEY=value) and a bare C(KEY) line count. Comments and the lines inside a quoted
+        value that spans lines do not. Only key names, files and line numbers are returned, never values.
+      - A file that cannot be read is a failure, and so is one that is not UTF-8 text or UTF-16 or UTF-32 text
+        with a byte order mark.
     type: list
     elements: path
     default: []
@@ -124,16 +128,18 @@ options:
   leftover_keys:
     description:
       - Variable names that should be gone from O(env_files) after the move to the database.
+      - The roles of this collection pass C(mall_redis_env_keys). Empty, no key is looked for.
     type: list
     elements: str
-    default: [REDIS_URL, REDIS_HOST, REDIS_PORT, REDIS_PASSWORD, CELERY_BROKER_URL, CELERY_RESULT_BACKEND]
+    default: []
     version_added: 1.0.0
   leftover_packages:
     description:
       - Distribution names that should be gone from the virtualenv after the move to the database.
+      - The roles of this collection pass C(mall_redis_packages). Empty, no package is looked for.
     type: list
     elements: str
-    default: [redis, django-redis, celery, kombu]
+    default: []
     version_added: 1.0.0
   run_check:
     description:
@@ -201,6 +207,8 @@ EXAMPLES = r'''
     expected_backend: database
     env_files:
       - /srv/mall-server/.env.production
+    leftover_keys: [REDIS_URL, REDIS_HOST, REDIS_PORT, REDIS_PASSWORD, CELERY_BROKER_URL, CELERY_RESULT_BACKEND]
+    leftover_packages: [redis, django-redis, celery, kombu]
     max_set_p50_ms: 15
     max_get_p50_ms: 5
 
@@ -216,6 +224,7 @@ EXAMPLES = r'''
     project_dir: /srv/mall-server
     settings: mall_server.settings.production
     expected_backend: database
+    table: mall_server_cache
     fail_on_leftovers: false
     login_user: root
     login_unix_socket: /run/mysqld/mysqld.sock
@@ -225,6 +234,11 @@ EXAMPLES = r'''
 - name: Show what is still wrong
   ansible.builtin.debug:
     var: cache_before.failures
+
+- name: Go on only when the table is ready, whatever the cache uses now
+  ansible.builtin.assert:
+    that: cache_before.checks.table.ok
+    fail_msg: "{{ cache_before.checks.table.reason }}"
 '''
 
 RETURN = r'''
@@ -503,6 +517,53 @@ check:
       description: Standard output and error, stripped.
       type: str
       sample: 'System check identified no issues (0 silenced).'
+checks:
+  description:
+    - The verdict of each check that ran, by name. C(backend) and C(leftovers) always run;
+      C(round_trip) when the probe opened the cache, C(table) when the table was to be inspected, C(redis) with
+      a Redis backend, C(latency) when the probe wrote its keys, C(manage_check) with O(run_check=true).
+    - C(backend) is the kind of cache against O(expected_backend) (and whether the probe could read it at all);
+      C(round_trip) the cache operations, the write guard and the clean-up of the probe's keys; C(table) the
+      table's columns and index, and that C(LOCATION) names O(table); C(redis) the C(PING);
+      C(latency) the timings against O(max_set_p50_ms) and O(max_get_p50_ms); C(leftovers) what is left of
+      Redis (a failure only with O(fail_on_leftovers)), and unreadable O(env_files); C(manage_check) the exit
+      code of C(manage.py check).
+  returned: always
+  type: dict
+  contains:
+    ok:
+      description: Whether the check passed.
+      type: bool
+      sample: true
+    figures:
+      description:
+        - What the check measured, as data. C(backend) has C(backend), C(backend_kind), C(location), C(expected)
+          and C(django_version); C(round_trip) has C(operations), C(passed), C(errors) (by operation),
+          C(cleanup) and C(write_guard); C(table), C(redis) and C(latency) hold RV(database), RV(redis) and
+          RV(latency); C(leftovers) holds RV(leftovers) with C(found) and C(fail_on_leftovers);
+          C(manage_check) has C(rc) and C(last_line).
+      type: dict
+      sample: {rc: 0, last_line: System check identified no issues (0 silenced).}
+    reason:
+      description: Why the check failed, the sentences of RV(failures) that belong to it joined by C(; ). Empty when it passed.
+      type: str
+      sample: "cache 'default' uses django_redis.cache.RedisCache (redis), expected database"
+    summary:
+      description: The figures as one line for a report.
+      type: str
+      sample: "mall.mall_server_cache: 2 rows, 1 expired, 0 never expire; values avg 40.5 B, total 81 B; ..."
+  sample:
+    backend:
+      ok: true
+      figures: {backend: django.core.cache.backends.db.DatabaseCache, backend_kind: database,
+                location: mall_server_cache, expected: database, django_version: 4.2.30}
+      reason: ''
+      summary: django.core.cache.backends.db.DatabaseCache (database) at mall_server_cache, expected database
+    manage_check:
+      ok: true
+      figures: {rc: 0, last_line: System check identified no issues (0 silenced).}
+      reason: ''
+      summary: 'rc 0: System check identified no issues (0 silenced).'
 failures:
   description: Every failed check, as a sentence. The module fails when it is not empty.
   returned: always
@@ -518,14 +579,14 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.mall.cache_migration.plugins.module_utils import _django_probe
 from ansible_collections.mall.cache_migration.plugins.module_utils._cache_verify import (
+    cache_table,
     classify_backend,
-    collect_failures,
-    default_fail_on_leftovers,
     failure_message,
+    judge,
     latency_summary,
     redact_location,
-    scan_env_files,
 )
+from ansible_collections.mall.cache_migration.plugins.module_utils._env_file import scan_files
 from ansible_collections.mall.cache_migration.plugins.module_utils.database import (
     DatabaseConnectionError,
     connect,
@@ -533,10 +594,6 @@ from ansible_collections.mall.cache_migration.plugins.module_utils.database impo
     mysql_connection_argument_spec,
 )
 
-DEFAULT_LEFTOVER_KEYS = [
-    'REDIS_URL', 'REDIS_HOST', 'REDIS_PORT', 'REDIS_PASSWORD', 'CELERY_BROKER_URL', 'CELERY_RESULT_BACKEND',
-]
-DEFAULT_LEFTOVER_PACKAGES = ['redis', 'django-redis', 'celery', 'kombu']
 # What Django stores in `expires` for timeout=None (datetime.max without microseconds).
 NEVER_EXPIRES = '9999-12-31 23:59:59'
 STDERR_TAIL_LINES = 15
@@ -551,13 +608,13 @@ def argument_spec():
         environment=dict(type='dict', default={}),
         cache_alias=dict(type='str', default='default'),
         expected_backend=dict(type='str', choices=['database', 'redis', 'any'], default='any'),
-        table=dict(type='str', default='mall_server_cache'),
+        table=dict(type='str'),
         operations=dict(type='int', default=100),
         max_set_p50_ms=dict(type='float'),
         max_get_p50_ms=dict(type='float'),
         env_files=dict(type='list', elements='path', default=[]),
-        leftover_keys=dict(type='list', elements='str', default=DEFAULT_LEFTOVER_KEYS, no_log=False),
-        leftover_packages=dict(type='list', elements='str', default=DEFAULT_LEFTOVER_PACKAGES),
+        leftover_keys=dict(type='list', elements='str', default=[], no_log=False),
+        leftover_packages=dict(type='list', elements='str', default=[]),
         run_check=dict(type='bool', default=True),
         fail_on_leftovers=dict(type='bool'),
     )
@@ -665,8 +722,10 @@ def inspect_cache_table(cursor, schema, table, now):
     return report
 
 
-def database_result(module, probe_database):
-    table = module.params['table']
+def database_result(module, probe_database, table):
+    if table is None:
+        return dict(table=table, error='no table to inspect: the cache is not a DatabaseCache, so it has no LOCATION '
+                                       'to take the name from; set table')
     if probe_database.get('error'):
         return dict(table=table, error='the probe could not read the database settings: %s' % probe_database['error'])
     if probe_database.get('vendor') != 'mysql':
@@ -718,10 +777,10 @@ def build_result(module, probe):
     if probe.get('redis'):
         result['redis'] = probe['redis']
     if 'database' in probe:
-        result['database'] = database_result(module, probe['database'])
+        result['database'] = database_result(module, probe['database'], cache_table(params['table'], result))
         if result['database'].get('skipped'):
             module.warn('The cache table was not inspected: %s.' % result['database']['skipped'])
-    env_keys, unreadable = scan_env_files(params['env_files'], params['leftover_keys'])
+    env_keys, unreadable = scan_files(params['env_files'], params['leftover_keys'])
     result['leftovers'] = dict(
         packages=probe.get('packages', {}),
         env_keys=env_keys,
@@ -738,8 +797,6 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    if params['fail_on_leftovers'] is None:
-        params['fail_on_leftovers'] = default_fail_on_leftovers(params['expected_backend'])
     if params['operations'] < 1:
         module.fail_json(msg='operations must be at least 1, got %d' % params['operations'])
     if not os.path.isdir(params['project_dir']):
@@ -753,7 +810,7 @@ def main():
     result = build_result(module, probe)
     if params['run_check']:
         result['check'] = run_manage_check(module, python, env)
-    result['failures'] = collect_failures(result, params, probe_error or probe.get('error'))
+    result['checks'], result['failures'] = judge(result, params, probe_error or probe.get('error'))
     if result['failures']:
         module.fail_json(msg=failure_message(result['failures']), **result)
     module.exit_json(**result)

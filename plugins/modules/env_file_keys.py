@@ -14,8 +14,9 @@ description:
     for example the C(REDIS_*) and C(CELERY_*) settings when a Django project drops Redis.
   - Everything else stays byte for byte as it was, namely comments, blank lines, the order of the
     lines, CRLF, LF or mixed line endings, C(export) prefixes, quoting, a missing final
-    newline and a UTF-8 byte order mark.
-  - The file is read the way python-dotenv reads it. A line C(KEY=value), C(export KEY=value),
+    newline and a byte order mark.
+  - The file is read the way python-dotenv reads it, by the same reader as the leftover check of
+    M(mall.cache_migration.cache_verify). A line C(KEY=value), C(export KEY=value),
     C(KEY = value) or a bare C(KEY) assigns C(KEY). A value in single or double quotes may
     span several lines; such an assignment is removed whole, and lines inside a kept
     quoted value are never taken for assignments.
@@ -80,7 +81,9 @@ attributes:
   platform:
     platforms: posix
 notes:
-  - The file must be UTF-8 (ASCII is).
+  - The file must be UTF-8 (ASCII is), with or without a byte order mark, or UTF-16 or UTF-32 with a
+    byte order mark, as some Windows editors save it. It is written back in the same encoding.
+    A file in another encoding fails the task and is left alone.
   - A quoted value that never closes is taken to end with its line. python-dotenv skips such
     a line with a warning; this module removes it when its key is listed.
 seealso:
@@ -134,57 +137,20 @@ backup_file:
   sample: /srv/mall-server/.env.development.3728.2025-11-26@07:10:02~
 '''
 
-import bisect
-import re
-
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.mall.cache_migration.plugins.module_utils._env_file import (
+    KEY_NAME,
+    EnvFileError,
+    assignments,
+    decode,
+)
 from ansible_collections.mall.cache_migration.plugins.module_utils._text_file import (
     LineEdits,
     exit_with_edits,
-    read_text,
-    split_eol,
+    read_bytes,
     text_file_argument_spec,
 )
-
-# python-dotenv's grammar: optional export, a key, optional '=' with blanks around it.
-_KEY = re.compile(r'[^\S\r\n]*(?:export[^\S\r\n]+)?(?P<key>[^=#\s]+)[^\S\r\n]*(?P<eq>=[^\S\r\n]*)?')
-# A key without '=' is only an assignment when nothing but a comment follows it.
-_BARE_END = re.compile(r'\s*(?:#.*)?\Z')
-# python-dotenv's quoted values; [^"] also matches newlines, so a value may span lines.
-_QUOTED = {
-    '"': re.compile(r'"(?:\\"|[^"])*"'),
-    "'": re.compile(r"'(?:\\'|[^'])*'"),
-}
-_KEY_NAME = re.compile(r'[^=#\s]+\Z')
-
-
-def assignments(lines):
-    """Yield (key, first line, end line, value prefix or None) for each assignment in lines."""
-    text = ''.join(lines)
-    starts = [0]
-    for line in lines:
-        starts.append(starts[-1] + len(line))
-    i = 0
-    while i < len(lines):
-        body = split_eol(lines[i])[0]
-        match = _KEY.match(body)
-        if match is None or (match['eq'] is None and not _BARE_END.match(body, match.end())):
-            i += 1
-            continue
-        end = i + 1
-        prefix = None
-        if match['eq'] is not None:
-            col = match.end()
-            quoted = _QUOTED.get(body[col:col + 1])
-            value = quoted and quoted.match(text, starts[i] + col)
-            if value:
-                end = bisect.bisect_right(starts, value.end() - 1)
-            # An empty value has nothing to hide.
-            if value or body[col:].strip():
-                prefix = body[:col]
-        yield match['key'], i, end, prefix
-        i = end
 
 
 def main():
@@ -200,13 +166,17 @@ def main():
     )
     path = module.params['path']
     keys = set(module.params['keys'])
-    invalid = sorted(key for key in keys if not _KEY_NAME.match(key))
+    invalid = sorted(key for key in keys if not KEY_NAME.match(key))
     if invalid:
         module.fail_json(msg=f'Not valid key names: {", ".join(map(repr, invalid))}')
 
-    text = read_text(module, path, module.params['missing'])
-    if text is None:
+    data = read_bytes(module, path, module.params['missing'])
+    if data is None:
         module.exit_json(changed=False, removed=[])
+    try:
+        text, encoding = decode(data)
+    except EnvFileError as e:
+        module.fail_json(msg=f'Cannot read {path}: {e}')
 
     edits = LineEdits(text)
     removed = []
@@ -218,7 +188,7 @@ def main():
                 removed.append(key)
         if prefix is not None and (gone or module.params['masked']):
             edits.mask(first, end, prefix)
-    exit_with_edits(module, path, edits, removed=removed)
+    exit_with_edits(module, path, edits, encoding, removed=removed)
 
 
 if __name__ == '__main__':

@@ -45,7 +45,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$ROOT/scripts/env.sh"
 export ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 ANSIBLE_LOCALHOST_WARNING=false ANSIBLE_RETRY_FILES_ENABLED=false
 
-HOST=nu-host
+HOST=${NU_HOST:-nu-host}
 APP=/opt/shop
 ENV_FILE=$APP/config/shop.env
 SETTINGS=$APP/shopcore/settings.py

@@ -21,6 +21,11 @@ PROJECT = "/srv/mall"
 DB_PASSWORD = "cvtest-db-pw"
 REDIS_PASSWORD = "cvtest-redis-pw"
 BROKEN_CONFIG_ERROR = "TypeError: AbstractConnection.__init__() got an unexpected keyword argument 'CLIENT_CLASS'"
+# What the roles pass as mall_redis_env_keys and mall_redis_packages (the module looks for none by default).
+LEFTOVERS = dict(
+    leftover_keys=["REDIS_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND"],
+    leftover_packages=["redis", "django-redis", "celery", "kombu"],
+)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -100,7 +105,7 @@ def test_database_cache_passes_when_database_is_expected():
     write_foreign_keys("database")
 
     result = run_module(settings="cvsite.database", expected_backend="database",
-                        env_files=[PROJECT + "/.env.clean"], fail_on_leftovers=False)
+                        env_files=[PROJECT + "/.env.clean"], fail_on_leftovers=False, **LEFTOVERS)
 
     print_latency("DatabaseCache", result)
     assert not result.get("failed"), result.get("msg")
@@ -117,6 +122,14 @@ def test_database_cache_passes_when_database_is_expected():
     assert result["leftovers"]["packages"] == {"django-redis": "5.4.0", "redis": "5.0.1"}
     assert DB_PASSWORD not in json.dumps(result)
     assert read_foreign_key("database") == "keep me"
+    # The same verdicts as data: the table was taken from LOCATION (no table given).
+    checks = result["checks"]
+    # (The json callback sorts keys.)
+    assert sorted(checks) == ["backend", "latency", "leftovers", "manage_check", "round_trip", "table"]
+    assert all(check["ok"] for check in checks.values())
+    assert checks["table"]["figures"]["table"] == "mall_server_cache" and checks["table"]["figures"]["rows"] == 2
+    assert checks["leftovers"]["figures"]["found"] is True
+    assert checks["leftovers"]["summary"].endswith("(reported only: fail_on_leftovers is off)")
 
 
 def test_database_cache_fails_clearly_when_redis_is_expected():
@@ -127,6 +140,8 @@ def test_database_cache_fails_clearly_when_redis_is_expected():
     assert result["failures"] == [
         "cache 'default' uses django.core.cache.backends.db.DatabaseCache (database), expected redis"]
     assert_round_trip_ok(result)
+    assert [name for name, check in result["checks"].items() if not check["ok"]] == ["backend"]
+    assert result["checks"]["backend"]["reason"] == result["failures"][0]
 
 
 def test_expired_rows_are_counted_in_local_time_without_use_tz():
@@ -143,7 +158,7 @@ def test_expired_rows_are_counted_in_local_time_without_use_tz():
 
 def test_leftovers_fail_a_database_check_without_showing_values():
     result = run_module(settings="cvsite.database", expected_backend="database",
-                        env_files=[PROJECT + "/.env.leftover", PROJECT + "/.env.missing"])
+                        env_files=[PROJECT + "/.env.leftover", PROJECT + "/.env.missing"], **LEFTOVERS)
 
     assert result["failed"] is True
     assert result["leftovers"]["env_keys"] == [
@@ -156,6 +171,8 @@ def test_leftovers_fail_a_database_check_without_showing_values():
         "leftover keys in /srv/mall/.env.leftover: REDIS_URL (line 3), CELERY_BROKER_URL (line 5)",
     ]
     assert REDIS_PASSWORD not in json.dumps(result)
+    assert [name for name, check in result["checks"].items() if not check["ok"]] == ["leftovers"]
+    assert result["checks"]["leftovers"]["reason"] == "; ".join(result["failures"])
 
 
 def test_probe_writes_nothing_when_django_would_cull_foreign_entries():

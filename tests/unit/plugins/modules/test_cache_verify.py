@@ -185,7 +185,8 @@ def test_inspect_cache_table_stops_at_a_missing_table():
 def test_redis_cache_passes_and_runs_the_probe_in_the_project(run_module, project, commands):
     result = run_module(cache_verify.main, dict(
         project_dir=str(project), settings='mall_server.settings.production', expected_backend='redis',
-        environment={'MALL_ENV_FILE': str(project / '.env.production')}))
+        environment={'MALL_ENV_FILE': str(project / '.env.production')},
+        leftover_packages=['redis', 'django-redis', 'celery', 'kombu']))
 
     assert not result.get('failed'), result.get('msg')
     assert result['changed'] is False and result['failures'] == []
@@ -218,6 +219,10 @@ def test_database_cache_is_inspected_with_the_project_credentials(run_module, pr
     assert database['connection'].closed
     assert result['database']['credentials'] == "DATABASES['default']"
     assert result['database']['server'] == 'mall@127.0.0.1:3306/mall'
+    # No table given: the LOCATION of the DatabaseCache is the table.
+    assert result['database']['table'] == 'mall_server_cache'
+    assert 'FROM `mall`.`mall_server_cache`' in database['cursor'].executed[2][0]
+    assert result['checks']['table']['ok'] is True and result['checks']['table']['figures']['rows'] == 2
     assert (result['database']['rows'], result['database']['expired_rows']) == (2, 1)
     assert 'db-s3cret' not in json.dumps(result)
 
@@ -306,10 +311,12 @@ def test_broken_cache_fails_with_every_failure_in_the_message(run_module, projec
     assert result['failed'] is True
     assert result['failures'] == [
         'cache round trip failed (set, get, touch, add, set_many, get_many, incr, delete): ' + error,
-        'latency test failed: ' + error,
         'the probe could not delete its own keys: ' + error,
         'redis: ' + error,
+        'latency test failed: ' + error,
     ]
+    assert [name for name, check in result['checks'].items() if not check['ok']] == ['round_trip', 'redis', 'latency']
+    assert result['checks']['round_trip']['reason'] == '; '.join(result['failures'][:2])
     assert result['msg'] == '4 cache check(s) failed: ' + '; '.join(result['failures'])
     assert result['check']['rc'] == 0
 
@@ -331,6 +338,8 @@ def test_check_mode_runs_the_same_checks(run_module, project, commands):
     assert not result.get('failed'), result.get('msg')
     assert result['changed'] is False and result['round_trip'] == ROUND_TRIP_OK
     assert 'check' not in result and len(commands['calls']) == 1
+    # The packages to look for come from the caller (mall_redis_packages), not from a list of the module's own.
+    assert json.loads(commands['calls'][0]['data'])['packages'] == []
 
 
 @pytest.mark.parametrize('args, message', [
@@ -349,3 +358,49 @@ def test_a_missing_project_dir_fails(run_module, tmp_path, commands):
     result = run_module(cache_verify.main, dict(project_dir=str(tmp_path / 'gone'), settings='s'))
 
     assert result['msg'] == 'project_dir %s is not a directory' % (tmp_path / 'gone')
+
+
+def test_env_files_are_read_as_env_file_keys_reads_them(run_module, project, commands):
+    """A bare key, a quoted value over lines and UTF-16: the shapes the earlier readers disagreed on."""
+    bare = project / '.env.bare'
+    bare.write_text('DEBUG=1\nREDIS_URL\n')
+    multiline = project / '.env.multiline'
+    multiline.write_text('CERT="---\nREDIS_HOST=inside\n---"\nREDIS_PASSWORD="a\nb"\n')
+    utf16 = project / '.env.utf16'
+    utf16.write_bytes('DEBUG=1\r\nREDIS_PORT=6379\r\n'.encode('utf-16'))
+    no_bom = project / '.env.nobom'
+    no_bom.write_bytes('REDIS_PORT=6379\n'.encode('utf-16-le'))
+
+    result = run_module(cache_verify.main, dict(
+        project_dir=str(project), settings='s', expected_backend='redis',
+        env_files=[str(bare), str(multiline), str(utf16), str(no_bom)],
+        leftover_keys=['REDIS_URL', 'REDIS_HOST', 'REDIS_PORT', 'REDIS_PASSWORD']))
+
+    assert result['leftovers']['env_keys'] == [
+        dict(file=str(bare), line=2, key='REDIS_URL'),
+        dict(file=str(multiline), line=4, key='REDIS_PASSWORD'),
+        dict(file=str(utf16), line=2, key='REDIS_PORT'),
+    ]
+    # Never "no leftovers" for a file it could not read.
+    assert [item['file'] for item in result['leftovers']['unreadable_env_files']] == [str(no_bom)]
+    assert result['failed'] is True
+
+
+def test_a_table_is_needed_to_inspect_before_the_cache_is_a_database_cache(run_module, project, commands, database):
+    probe = redis_probe()
+    probe['database'] = database_probe()['database']
+    commands['probe_output'] = json.dumps(probe)
+
+    result = run_module(cache_verify.main, dict(project_dir=str(project), settings='s', expected_backend='database',
+                                                fail_on_leftovers=False))
+
+    assert result['failed'] is True and database['logins'] == []
+    assert result['checks']['table'] == dict(
+        ok=False, figures=result['database'], summary=result['database']['error'],
+        reason='database: no table to inspect: the cache is not a DatabaseCache, so it has no LOCATION to take the '
+               'name from; set table')
+
+    result = run_module(cache_verify.main, dict(project_dir=str(project), settings='s', expected_backend='database',
+                                                fail_on_leftovers=False, table='mall_server_cache'))
+    assert result['checks']['table']['ok'] is True
+    assert [name for name, check in result['checks'].items() if not check['ok']] == ['backend']

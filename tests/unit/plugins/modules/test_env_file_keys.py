@@ -154,3 +154,27 @@ def test_through_ansible_check_then_real_then_idempotent(ansible_adhoc, env_file
 
     out, result = ansible_adhoc('env_file_keys', args, '--diff')
     assert result == dict(changed=False, removed=[])
+
+
+@pytest.mark.parametrize('codec', ['utf-16', 'utf-16-be', 'utf-32', 'utf-8-sig'])
+def test_a_file_with_a_byte_order_mark_is_edited_in_its_own_encoding(run_module, tmp_path, codec):
+    path = tmp_path / '.env'
+    before = '# Notepad\r\nREDIS_URL=redis://x\r\nDEBUG=caf\u00e9\r\nREDIS_PASSWORD="a\r\nb"\r\n'
+    bom = {'utf-16-be': '\ufeff'}.get(codec, '')
+    path.write_bytes((bom + before).encode(codec))
+    result = run_module(main, dict(path=str(path), keys=KEYS))
+    assert result == dict(changed=True, removed=['REDIS_URL', 'REDIS_PASSWORD'])
+    assert path.read_bytes() == (bom + '# Notepad\r\nDEBUG=caf\u00e9\r\n').encode(codec)
+    assert run_module(main, dict(path=str(path), keys=KEYS)) == dict(changed=False, removed=[])
+
+
+@pytest.mark.parametrize('data, error', [
+    ('REDIS_URL=x\n'.encode('utf-16-le'), 'holds NUL bytes'),
+    (b'REDIS_URL=x\nNAME=Jos\xe9\n', 'not UTF-8 text'),
+])
+def test_a_file_it_cannot_decode_fails_and_stays(run_module, tmp_path, data, error):
+    path = tmp_path / '.env'
+    path.write_bytes(data)
+    result = run_module(main, dict(path=str(path), keys=KEYS))
+    assert result['failed'] and result['msg'].startswith(f'Cannot read {path}: {error}')
+    assert path.read_bytes() == data
