@@ -25,7 +25,7 @@ import bisect
 import codecs
 import re
 
-from ansible_collections.mall.cache_migration.plugins.module_utils._text_file import BOM, split_eol, split_lines
+from ansible_collections.mall.cache_migration.plugins.module_utils._text_file import BOM, LineEdits, split_eol, split_lines
 
 # Longest first: the UTF-32-LE mark starts with the UTF-16-LE one. Each codec keeps
 # the mark as U+FEFF at the start of the text, so encoding the text again gives the
@@ -104,6 +104,24 @@ def assignments(lines):
                 prefix = body[:col]
         yield match['key'], i, end, prefix
         i = end
+
+
+def removal_edits(text, keys, masked=True):
+    """(LineEdits that remove every assignment of keys, the removed key names in file order, each once).
+
+    In the edits' diff, removed values are masked, and kept ones too when masked is true.
+    """
+    edits = LineEdits(text)
+    removed = []
+    for key, first, end, prefix in assignments(edits.lines):
+        gone = key in keys
+        if gone:
+            edits.remove(first, end)
+            if key not in removed:
+                removed.append(key)
+        if prefix is not None and (gone or masked):
+            edits.mask(first, end, prefix)
+    return edits, removed
 
 
 def find_keys(text, keys):

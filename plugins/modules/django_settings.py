@@ -82,6 +82,14 @@ options:
     type: list
     elements: str
     default: []
+  env_files:
+    description:
+      - The env files the migration cleans. In the copy that O(prove=true) loads, those inside O(project_dir) lose the
+        assignments of O(redis_env_keys), as env_cleanup will remove them, so the proof sees the env files as they
+        will be. Files outside O(project_dir) are read as they are.
+    type: list
+    elements: path
+    default: []
   prove:
     description: Before any change, load a copy of the project with the planned settings and fail unless it works.
     type: bool
@@ -190,6 +198,11 @@ import stat
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mall.cache_migration.plugins.module_utils import _settings_probe
+from ansible_collections.mall.cache_migration.plugins.module_utils._env_file import (
+    EnvFileError,
+    removal_edits,
+)
+from ansible_collections.mall.cache_migration.plugins.module_utils._env_file import read as read_env_file
 from ansible_collections.mall.cache_migration.plugins.module_utils._settings_source import (
     Planner,
     Refusal,
@@ -285,10 +298,28 @@ def copy_project(module, project_dir, venv):
     return dest
 
 
+def env_files_as_they_will_be(params, project_dir):
+    """{path: bytes} of the env files inside the project without the keys env_cleanup removes."""
+    contents = {}
+    for path in params['env_files']:
+        path = os.path.realpath(path)
+        if not path.startswith(project_dir + os.sep) or not os.path.isfile(path):
+            continue
+        try:
+            text, codec = read_env_file(path)
+        except (OSError, EnvFileError):
+            continue
+        edits, removed = removal_edits(text, set(params['redis_env_keys']))
+        if removed:
+            contents[path] = edits.text().encode(codec)
+    return contents
+
+
 def prove(module, python, contents):
     params = module.params
     project_dir = os.path.realpath(params['project_dir'])
     copy = copy_project(module, project_dir, params['venv'])
+    contents = dict(env_files_as_they_will_be(params, project_dir), **contents)
     for path, data in contents.items():
         relative = os.path.relpath(path, project_dir)
         if relative.startswith('..'):
@@ -333,6 +364,7 @@ def main():
             cull_frequency=dict(type='int', default=3),
             default_options=dict(type='dict', default={}),
             redis_env_keys=dict(type='list', elements='str', default=[], no_log=False),
+            env_files=dict(type='list', elements='path', default=[]),
             prove=dict(type='bool', default=False),
         ),
         required_if=[('state', 'database', ['table'])],

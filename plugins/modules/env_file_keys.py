@@ -142,11 +142,10 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.mall.cache_migration.plugins.module_utils._env_file import (
     KEY_NAME,
     EnvFileError,
-    assignments,
     decode,
+    removal_edits,
 )
 from ansible_collections.mall.cache_migration.plugins.module_utils._text_file import (
-    LineEdits,
     exit_with_edits,
     read_bytes,
     text_file_argument_spec,
@@ -178,16 +177,7 @@ def main():
     except EnvFileError as e:
         module.fail_json(msg=f'Cannot read {path}: {e}')
 
-    edits = LineEdits(text)
-    removed = []
-    for key, first, end, prefix in assignments(edits.lines):
-        gone = key in keys
-        if gone:
-            edits.remove(first, end)
-            if key not in removed:
-                removed.append(key)
-        if prefix is not None and (gone or module.params['masked']):
-            edits.mask(first, end, prefix)
+    edits, removed = removal_edits(text, keys, module.params['masked'])
     exit_with_edits(module, path, edits, encoding, removed=removed)
 
 

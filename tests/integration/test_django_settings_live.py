@@ -220,3 +220,19 @@ def test_settings_that_do_not_load_are_refused(venv, project):
     assert result.get('failed')
     assert 'Cannot load the settings shop.settings.development' in result['msg']
     assert 'SECRET_KEY not found' in result['msg']
+
+
+def test_proof_loads_the_env_files_as_they_will_be(venv, project):
+    """A module the settings import reads REDIS_URL without a default: once env_cleanup removes the key it
+    would not load, so the proof (which removes it from the copy's .env) refuses before any change."""
+    (project / '.env').write_text(ENV + 'REDIS_URL=redis://127.0.0.1:6379/1\n')
+    (project / 'shop' / 'redis_conf.py').write_text('from decouple import config\n\nURL = config("REDIS_URL")\n')
+    (project / 'shop' / 'settings' / 'development.py').write_text(
+        DEVELOPMENT.replace('from .base import *  # noqa: F401,F403\n',
+                            'from .base import *  # noqa: F401,F403\nfrom shop.redis_conf import URL as BROKER\n'))
+    before = digests(project)
+    dummy, result = run_module(venv, project, prove=True, env_files=[str(project / '.env')])
+    assert result.get('failed'), result
+    assert 'The planned settings change does not work' in result['msg']
+    assert 'REDIS_URL not found' in result['msg']
+    assert digests(project) == before
