@@ -21,6 +21,8 @@ description:
     quoted value are never taken for assignments.
   - Comment lines are never removed, not even C(# REDIS_URL=...), nor are the blank lines
     and section comments around removed keys.
+  - A commented-out assignment such as C(#MYSQL_PASSWORD=...) often keeps an old secret: in the
+    diff its value shows as C(********) too, whatever O(masked) says.
   - A symbolic link is followed and stays a link.
 author:
   - mall.cache_migration contributors (!UNKNOWN)
@@ -157,6 +159,8 @@ _QUOTED = {
     "'": re.compile(r"'(?:\\'|[^'])*'"),
 }
 _KEY_NAME = re.compile(r'[^=#\s]+\Z')
+# A commented-out assignment, `#KEY=value` or `# export KEY = value`: an old value, often a secret.
+_COMMENTED = re.compile(r'[^\S\r\n]*#[^\S\r\n]*(?:export[^\S\r\n]+)?[A-Za-z_][A-Za-z0-9_.]*[^\S\r\n]*=[^\S\r\n]*(?=\S)')
 
 
 def assignments(lines):
@@ -187,6 +191,14 @@ def assignments(lines):
         i = end
 
 
+def commented_assignments(lines, skip):
+    """Yield (line, value prefix) for each commented-out assignment with a value, outside the lines in skip."""
+    for i, line in enumerate(lines):
+        match = i not in skip and _COMMENTED.match(split_eol(line)[0])
+        if match:
+            yield i, match[0]
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -210,7 +222,10 @@ def main():
 
     edits = LineEdits(text)
     removed = []
+    # Lines of assignments, a quoted value over several lines included.
+    assigned = set()
     for key, first, end, prefix in assignments(edits.lines):
+        assigned.update(range(first, end))
         gone = key in keys
         if gone:
             edits.remove(first, end)
@@ -218,6 +233,8 @@ def main():
                 removed.append(key)
         if prefix is not None and (gone or module.params['masked']):
             edits.mask(first, end, prefix)
+    for line, prefix in commented_assignments(edits.lines, assigned):
+        edits.mask(line, line + 1, prefix)
     exit_with_edits(module, path, edits, removed=removed)
 
 
