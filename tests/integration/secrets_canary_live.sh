@@ -147,7 +147,7 @@ settings = dict(
     mall_env_files=[f'{app}/.env.development'],
     mall_app_environment={'MALL_ENV_FILE': f'{app}/.env.development', 'SECRET_KEY': e['SECRET_KEY']},
     mall_compose_file=f'{app}/docker-compose.dev.yml',
-    mall_app_restart_command=f'{app}/bin/mall-serverctl restart',
+    mall_app_restart_command=f'env MALL_START_TIMEOUT=120 {app}/bin/mall-serverctl restart',
     mall_app_log_file=f'{app}/logs/mall-server.log',
     mall_app_url='http://127.0.0.1:8000',
     mall_db_host='127.0.0.1',
@@ -207,7 +207,8 @@ make_venv venv -r requirements.txt
 export DJANGO_SETTINGS_MODULE=mall_server.settings.development
 venv/bin/python manage.py migrate -v 0
 venv/bin/python manage.py seed_demo >/dev/null
-bin/mall-serverctl start
+# Slow hosts (a shared CI machine) need more than the default 20 s.
+MALL_START_TIMEOUT=120 bin/mall-serverctl start
 PREPARE
 }
 
