@@ -7,7 +7,8 @@
 #                 quoted or escaped form counts too
 #   redis         the Redis password: --requirepass and the healthcheck of the Redis container,
 #                 REDIS_URL and REDIS_PASSWORD in the env file and the compose file, the inventory
-#   secret-key    SECRET_KEY: the env file and mall_app_environment (cache_verify's environment)
+#   secret-key    SECRET_KEY: the env file, the compose file, and mall_app_environment for verify.yml
+#                 (cache_verify's environment option; SEC_APP_ENVIRONMENT_EVERYWHERE=1: for every run)
 #   env-value     a secret value of the env file that the migration keeps (JWT_SECRET_KEY)
 #   old-password  a commented-out password in the env file (#MYSQL_PASSWORD=...)
 # Containers: an app host (mall-server of tests/fixtures/mall-server on Redis, MariaDB on
@@ -29,6 +30,7 @@
 #        SEC_KEEP_LOGS=DIR secrets_canary_live.sh  keeps every output in DIR
 #        SEC_REPORT_ONLY=1 secrets_canary_live.sh  prints the counts and fails on nothing (to
 #                                                  measure a tree that leaks)
+#        SEC_APP_ENVIRONMENT_EVERYWHERE=1 ...      SECRET_KEY in mall_app_environment of every run
 set -euo pipefail
 
 # shellcheck source=tests/integration/lib.sh
@@ -46,6 +48,7 @@ DB_USER=mall_user
 TABLE=mall_server_cache
 RESTORE_ROOT=/var/backups/mall-cache-migration
 REPORT_ONLY=${SEC_REPORT_ONLY:-}
+APP_ENV_EVERYWHERE=()
 
 # The canaries; each must be unique in any output, so each carries a random tail.
 TAG=$RANDOM$RANDOM
@@ -129,6 +132,14 @@ PY
 }
 
 write_inventory() {
+  python3 - "$WORK/app-environment.json" <<'PY'
+import json, os, sys
+with open(sys.argv[1], 'w') as f:
+    json.dump({'mall_app_environment': {'MALL_ENV_FILE': os.environ['APP'] + '/.env.development',
+                                        'SECRET_KEY': os.environ['SECRET_KEY']}}, f)
+PY
+  # SEC_APP_ENVIRONMENT_EVERYWHERE=1: every playbook gets SECRET_KEY in mall_app_environment.
+  if [ -n "${SEC_APP_ENVIRONMENT_EVERYWHERE:-}" ]; then APP_ENV_EVERYWHERE=(-e @"$WORK/app-environment.json"); fi
   cat >"$WORK/inventory/hosts.yml" <<EOF
 mall_servers:
   hosts:
@@ -145,7 +156,7 @@ settings = dict(
     mall_app_dir=app,
     mall_settings_module='mall_server.settings.development',
     mall_env_files=[f'{app}/.env.development'],
-    mall_app_environment={'MALL_ENV_FILE': f'{app}/.env.development', 'SECRET_KEY': e['SECRET_KEY']},
+    mall_app_environment={'MALL_ENV_FILE': f'{app}/.env.development'},
     mall_compose_file=f'{app}/docker-compose.dev.yml',
     mall_app_restart_command=f'env MALL_START_TIMEOUT=120 {app}/bin/mall-serverctl restart',
     mall_app_log_file=f'{app}/logs/mall-server.log',
@@ -273,7 +284,8 @@ play() {
   local name=$1 want=$2 playbook=$3 rc=0 start
   shift 3
   start=$(now)
-  ansible-playbook -vvv -i "$WORK/inventory" "$ROOT/playbooks/$playbook" "$@" >"$LOGS/$name.log" 2>&1 || rc=$?
+  ansible-playbook -vvv -i "$WORK/inventory" "$ROOT/playbooks/$playbook" "${APP_ENV_EVERYWHERE[@]}" "$@" \
+    >"$LOGS/$name.log" 2>&1 || rc=$?
   log "$name: ansible-playbook -vvv $playbook $* -> rc $rc in $(elapsed "$start" "$(now)") s"
   if [ "$rc" -ne "$want" ]; then
     grep -E '^(fatal|failed|TASK)' "$LOGS/$name.log" | grep -B1 -E '^(fatal|failed)' | head -6 | cut -c1-300
@@ -324,7 +336,11 @@ main() {
   ps_start migrate
   play migrate 0 migrate.yml --diff
   ps_stop migrate
-  play verify 0 verify.yml -e verify_expected_backend=database -e verify_report_file="$WORK/verify-report.json"
+  # SECRET_KEY in mall_app_environment too, where verify.yml hands it to cache_verify's environment option.
+  # Not for the other playbooks: their task-level `environment:` (django_manage, command) puts each value on
+  # the host's command line (ps) and in the -vvv EXEC lines, see SEC_APP_ENVIRONMENT_EVERYWHERE.
+  play verify 0 verify.yml -e verify_expected_backend=database -e verify_report_file="$WORK/verify-report.json" \
+    -e @"$WORK/app-environment.json"
   play maintain 0 maintain.yml
   # A row written after the migration, which the import of the dump takes away again.
   on_host mariadb "$DB_NAME" -e "CREATE TABLE sec_after (id INT)"
