@@ -288,7 +288,7 @@ play() {
     >"$LOGS/$name.log" 2>&1 || rc=$?
   log "$name: ansible-playbook -vvv $playbook $* -> rc $rc in $(elapsed "$start" "$(now)") s"
   if [ "$rc" -ne "$want" ]; then
-    grep -E '^(fatal|failed|TASK)' "$LOGS/$name.log" | grep -B1 -E '^(fatal|failed)' | head -6 | cut -c1-300
+    { grep -E '^(fatal|failed|TASK)' "$LOGS/$name.log" | grep -B1 -E '^(fatal|failed)' || true; } | head -6 | cut -c1-300 || true
     CHECKS_FAILED+=("$name: rc $rc, expected $want")
   fi
 }
@@ -311,7 +311,7 @@ count() {
   shift
   [ "$#" -gt 0 ] || set -- /dev/null
   for i in "${!CANARY_VALUES[@]}"; do
-    n=$(cat -- "$@" 2>/dev/null | grep -o -F -- "${CANARY_VALUES[$i]}" | wc -l)
+    n=$(cat -- "$@" 2>/dev/null | { grep -o -F -- "${CANARY_VALUES[$i]}" || true; } | wc -l)
     COUNTS+=("$(printf '%-26s %-13s %s' "$output" "${CANARY_NAMES[$i]}" "$n")")
     total=$((total + n))
   done
@@ -319,7 +319,7 @@ count() {
   if [ "$total" -gt 0 ]; then
     log "LEAK in $output: $total occurrence(s); first lines:"
     for i in "${!CANARY_VALUES[@]}"; do
-      grep -n -F -- "${CANARY_VALUES[$i]}" "$@" 2>/dev/null | head -3 | cut -c1-240 | sed "s/^/    ${CANARY_NAMES[$i]}: /"
+      { grep -n -F -- "${CANARY_VALUES[$i]}" "$@" 2>/dev/null || true; } | head -3 | cut -c1-240 | sed "s/^/    ${CANARY_NAMES[$i]}: /" || true
     done
   fi
 }
