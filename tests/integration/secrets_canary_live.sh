@@ -59,7 +59,7 @@ REDIS_PASSWORD=c4nRedis$TAG
 SECRET_KEY=c4nSecretKey$TAG-x9
 ENV_VALUE=c4nEnvValue$TAG
 OLD_PASSWORD=c4nOldPw$TAG
-CANARY_NAMES=(db-password db-password redis secret-key env-value old-password)
+CANARY_NAMES=(db-password-1 db-password-2 redis secret-key env-value old-password)
 CANARY_VALUES=("$DB_HEAD" "$DB_TAIL" "$REDIS_PASSWORD" "$SECRET_KEY" "$ENV_VALUE" "$OLD_PASSWORD")
 export DB_PASSWORD REDIS_PASSWORD SECRET_KEY ENV_VALUE OLD_PASSWORD REDIS VOLUME DB_NAME DB_USER APP
 
@@ -342,8 +342,8 @@ main() {
   play verify 0 verify.yml -e verify_expected_backend=database -e verify_report_file="$WORK/verify-report.json" \
     -e @"$WORK/app-environment.json"
   play maintain 0 maintain.yml
-  # A row written after the migration, which the import of the dump takes away again.
-  on_host mariadb "$DB_NAME" -e "CREATE TABLE sec_after (id INT)"
+  # A change after the migration, which the import of the dump undoes.
+  on_host mariadb "$DB_NAME" -e "UPDATE sec_bulk SET pad = 'changed after the migration' WHERE id = 1"
   ps_start rollback
   play rollback 0 rollback.yml --diff -e '{"rollback_restore_database": true}'
   ps_stop rollback
@@ -353,8 +353,8 @@ main() {
   must "verify.yml wrote its report" test -s "$WORK/verify-report.json"
   must "the ps samples hold the dump" grep -Eq '(mysqldump|mariadb-dump) ' "$LOGS/ps-migrate.txt"
   must "the ps samples hold the import" grep -Eq '^(/usr/bin/)?(mysql|mariadb) .*--one-database' "$LOGS/ps-rollback.txt"
-  must "the rollback imported the dump (sec_after is gone)" \
-    bash -c "[ \"\$(docker exec $HOST mariadb -N -B $DB_NAME -e \"SHOW TABLES LIKE 'sec_after'\")\" = '' ]"
+  must "the rollback imported the dump (the change after the migration is undone)" \
+    bash -c "[ \"\$(docker exec $HOST mariadb -N -B $DB_NAME -e \"SELECT COUNT(*) FROM sec_bulk WHERE pad = 'changed after the migration'\")\" = 0 ]"
   must "the rollback put the app back on Redis" \
     bash -c "docker exec $HOST curl -fsS http://127.0.0.1:8000/healthz | grep -q redis"
   docker exec "$HOST" tar -C / -cf - var/log | tar -C "$WORK" -xf -
