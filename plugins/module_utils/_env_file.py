@@ -48,6 +48,8 @@ _QUOTED = {
     "'": re.compile(r"'(?:\\'|[^'])*'"),
 }
 KEY_NAME = re.compile(r'[^=#\s]+\Z')
+# A commented-out assignment, `#KEY=value` or `# export KEY = value`: an old value, often a secret.
+_COMMENTED = re.compile(r'[^\S\r\n]*#[^\S\r\n]*(?:export[^\S\r\n]+)?[A-Za-z_][A-Za-z0-9_.]*[^\S\r\n]*=[^\S\r\n]*(?=\S)')
 
 
 class EnvFileError(ValueError):
@@ -109,11 +111,14 @@ def assignments(lines):
 def removal_edits(text, keys, masked=True):
     """(LineEdits that remove every assignment of keys, the removed key names in file order, each once).
 
-    In the edits' diff, removed values are masked, and kept ones too when masked is true.
+    In the edits' diff, removed values and commented-out ones are masked, and kept ones too when masked is true.
     """
     edits = LineEdits(text)
     removed = []
+    # Lines of assignments, a quoted value over several lines included.
+    assigned = set()
     for key, first, end, prefix in assignments(edits.lines):
+        assigned.update(range(first, end))
         gone = key in keys
         if gone:
             edits.remove(first, end)
@@ -121,7 +126,17 @@ def removal_edits(text, keys, masked=True):
                 removed.append(key)
         if prefix is not None and (gone or masked):
             edits.mask(first, end, prefix)
+    for line, prefix in commented_assignments(edits.lines, assigned):
+        edits.mask(line, line + 1, prefix)
     return edits, removed
+
+
+def commented_assignments(lines, skip):
+    """Yield (line, value prefix) for each commented-out assignment with a value, outside the lines in skip."""
+    for i, line in enumerate(lines):
+        match = i not in skip and _COMMENTED.match(split_eol(line)[0])
+        if match:
+            yield i, match[0]
 
 
 def find_keys(text, keys):

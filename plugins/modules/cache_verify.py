@@ -68,6 +68,8 @@ options:
       - More environment variables for the probe and for C(manage.py check), on top of the module's own
         environment, for example E(MALL_ENV_FILE) to choose the env file the settings read.
       - Values are passed as strings.
+      - The values are never logged nor returned (they often hold E(SECRET_KEY) or passwords), and
+        any text of the result that equals one shows as C(********).
     type: dict
     default: {}
     version_added: 1.0.0
@@ -605,7 +607,7 @@ def argument_spec():
         venv=dict(type='path'),
         python=dict(type='path'),
         settings=dict(type='str', required=True),
-        environment=dict(type='dict', default={}),
+        environment=dict(type='dict', default={}, no_log=True),
         cache_alias=dict(type='str', default='default'),
         expected_backend=dict(type='str', choices=['database', 'redis', 'any'], default='any'),
         table=dict(type='str'),

@@ -29,7 +29,8 @@ description:
     file is parsed before and after the edit, and the module fails without writing unless the
     result equals the original with exactly the requested removals. That catches what a text
     edit cannot do, such as a variable defined through a YAML anchor or merge key. Without
-    PyYAML the edit is not checked, see RV(verified).
+    PyYAML the edit is not checked, see RV(verified), and a file that uses an alias or a merge
+    key is refused, as the text edit cannot follow them.
 author:
   - mall.cache_migration contributors (!UNKNOWN)
 extends_documentation_fragment:
@@ -81,8 +82,11 @@ attributes:
   diff_mode:
     support: full
     details:
-      - Every C(environment) value, removed or kept, and every value of a removed service (its
-        command, healthcheck and so on may carry passwords) show as C(********).
+      - Every C(environment) value, removed or kept, every value of a removed service (its
+        command, healthcheck and so on may carry passwords), the C(command), C(entrypoint) and
+        C(healthcheck) of the kept services and the top-level extension fields (C(x-...), often
+        the anchors of shared environment blocks) show as C(********).
+      - An error names the line and column, never its text.
   idempotent:
     description: Run again with the same options, it changes nothing and reports no change.
     support: full
@@ -199,6 +203,10 @@ _PLAIN_KEY = re.compile(r'(?P<key>[^\s#\'"\[\]{},][^#]*?)[ \t]*:(?:[ \t]+|\Z)')
 _COLON = re.compile(r'[ \t]*:(?:[ \t]+|\Z)')
 # A quote opens a quoted scalar only where a token starts; elsewhere (it's) it is a character.
 _TOKEN_START = ' \t[{,:'
+# Keys of a service whose values are command lines, shown masked in diffs.
+_COMMAND_KEYS = ('command', 'entrypoint', 'healthcheck')
+# An alias (*name) or a merge key (<<:) where a value or an item starts.
+_ALIAS_OR_MERGE = re.compile(r'(?:^[ \t]*(?:-[ \t]+)?|:[ \t]+|[\[{,][ \t]*)(?:\*[^\s,\[\]{}]|<<[ \t]*:)')
 
 
 class ComposeError(Exception):
@@ -450,6 +458,13 @@ class _Document:
                 self.edits.show(member.line, member.end, self.bodies[member.line][:member.value_col] + MASK)
             self.mask_tree(member)
 
+    def mask_all(self, entry):
+        """Show the value of entry, on its line or below it, as MASK in diffs."""
+        if entry.value:
+            self.edits.show(entry.line, entry.end, self.bodies[entry.line][:entry.value_col] + MASK)
+        else:
+            self.mask_tree(entry)
+
     def prune(self, entry, names, name=_name):
         """Remove the members of the value of entry whose name is in names, and entry itself when none is left.
 
@@ -480,6 +495,10 @@ def _edit(doc, params):
     result = dict(removed_services=[], removed_volumes=[], removed_environment={},
                   removed_depends_on={}, removed_links={})
     top = {entry.name: entry for entry in doc.entries(0, len(doc.bodies), None)}
+    # Extension fields (x-...) are shared by anchors, often environment blocks with passwords.
+    for name, entry in top.items():
+        if name.startswith('x-'):
+            doc.mask_all(entry)
     drop = set(params['services'])
     env_keys = set(params['environment_keys'])
     env_services = params['environment_services']
@@ -492,11 +511,18 @@ def _edit(doc, params):
     for service in services:
         # No environment value reaches the diff, whether it goes or stays.
         environment = doc.child(service, 'environment')
-        if environment:
+        if environment and (not environment.value or environment.value.startswith(('[', '{'))):
             doc.mask(doc.members(environment))
+        elif environment:
+            doc.mask_all(environment)  # an alias, or an anchor over a block
         if service.name in drop:
             doc.mask_tree(service)
             continue
+        # Kept services pass passwords on command lines too (mysqladmin -p..., redis-cli -a ...).
+        for key in _COMMAND_KEYS:
+            entry = doc.child(service, key)
+            if entry:
+                doc.mask_all(entry)
         jobs = []
         if env_keys and (env_services is None or service.name in env_services):
             jobs.append(('removed_environment', 'environment', env_keys, _env_name))
@@ -548,6 +574,21 @@ def _expected(data, params):
     return data
 
 
+def _yaml_error(error):
+    """PyYAML's problem and its position, without the snippet of the line it quotes (a password, maybe)."""
+    mark = getattr(error, 'problem_mark', None)
+    where = f' at line {mark.line + 1}, column {mark.column + 1}' if mark else ''
+    return f'{getattr(error, "problem", None) or type(error).__name__}{where}'
+
+
+def _unverifiable_line(doc):
+    """Index of the first line with an alias or a merge key, which only a YAML parser can follow; or None."""
+    for i, body in enumerate(doc.bodies):
+        if doc.kinds[i] == _CONTENT and _ALIAS_OR_MERGE.search(body[:_value_end(body, 0)]):
+            return i
+    return None
+
+
 def _verify(module, path, before, after):
     """Whether PyYAML confirmed the edit; fails the module when the result is not the expected one."""
     if yaml is None:
@@ -555,7 +596,7 @@ def _verify(module, path, before, after):
     try:
         data = yaml.safe_load(before)
     except yaml.YAMLError as e:
-        module.fail_json(msg=f'{path} is not valid YAML: {e}')
+        module.fail_json(msg=f'{path} is not valid YAML: {_yaml_error(e)}')
     try:
         result = yaml.safe_load(after)
     except yaml.YAMLError as e:
@@ -582,8 +623,15 @@ def main():
     path = module.params['path']
     text = read_text(module, path)
     edits = LineEdits(text)
+    doc = _Document(edits)
+    if yaml is None:
+        line = _unverifiable_line(doc)
+        if line is not None:
+            module.fail_json(msg=f'{path}: line {line + 1} uses a YAML alias or merge key, which a text edit cannot follow, '
+                                 'and PyYAML, which would check the edit, cannot be imported on the host. Install PyYAML '
+                                 '(python3-yaml) for the Python that runs the module, or expand the alias. Nothing was written.')
     try:
-        result = _edit(_Document(edits), module.params)
+        result = _edit(doc, module.params)
     except ComposeError as e:
         module.fail_json(msg=f'{path}: {e}')
     result['verified'] = _verify(module, path, text, edits.text())

@@ -22,6 +22,8 @@ description:
     quoted value are never taken for assignments.
   - Comment lines are never removed, not even C(# REDIS_URL=...), nor are the blank lines
     and section comments around removed keys.
+  - A commented-out assignment such as C(#MYSQL_PASSWORD=...) often keeps an old secret, so in
+    the diff its value shows as C(********) too, whatever O(masked) says.
   - A symbolic link is followed and stays a link.
 author:
   - mall.cache_migration contributors (!UNKNOWN)

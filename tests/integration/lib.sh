@@ -22,14 +22,16 @@ elapsed() {
 unique_name() { printf '%s-%s-%s\n' "$1" "$(date +%s)" "$RANDOM"; }
 
 # Everything registered here is removed on exit, also on failure: containers first, then
-# volumes, then directories.
+# volumes and networks, then directories.
 LIVE_CONTAINERS=()
 LIVE_VOLUMES=()
+LIVE_NETWORKS=()
 LIVE_DIRS=()
-remove_on_exit() {  # remove_on_exit container|volume|dir NAME
+remove_on_exit() {  # remove_on_exit container|volume|network|dir NAME
   case "$1" in
     container) LIVE_CONTAINERS+=("$2") ;;
     volume) LIVE_VOLUMES+=("$2") ;;
+    network) LIVE_NETWORKS+=("$2") ;;
     dir) LIVE_DIRS+=("$2") ;;
   esac
 }
@@ -37,6 +39,7 @@ live_cleanup() {
   local item
   for item in "${LIVE_CONTAINERS[@]}"; do docker rm -f "$item" >/dev/null 2>&1 || true; done
   for item in "${LIVE_VOLUMES[@]}"; do docker volume rm "$item" >/dev/null 2>&1 || true; done
+  for item in "${LIVE_NETWORKS[@]}"; do docker network rm "$item" >/dev/null 2>&1 || true; done
   for item in "${LIVE_DIRS[@]}"; do rm -rf "$item"; done
 }
 trap live_cleanup EXIT

@@ -116,6 +116,71 @@ def test_diff_holds_no_value_of_a_removed_variable(run_module, compose_file, nam
     assert 'REDIS_' not in diff['after'].replace('REDIS_URL_FALLBACK', '')
 
 
+SECRETS_ELSEWHERE = (
+    'x-db-env: &db-env\n'
+    '  MYSQL_PASSWORD: anchor-s3cret\n'
+    'x-probe: &probe {test: "mysqladmin ping -pflow-s3cret"}\n'
+    'services:\n'
+    '  redis-mall:\n'
+    '    image: redis\n'
+    '  mysql-mall:\n'
+    '    image: mysql\n'
+    '    command: mysqld --init-file=/x --password=cmd-s3cret\n'
+    '    entrypoint: ["/bin/sh", "-c", "exec mysqld -uroot -pentry-s3cret"]\n'
+    '    healthcheck:\n'
+    '      test:\n'
+    '        - CMD-SHELL\n'
+    '        - mysqladmin ping -phealth-s3cret\n'
+    '      interval: 10s\n'
+    '  worker:\n'
+    '    image: app\n'
+    '    healthcheck: {test: [CMD, redis-cli, -a, flowhc-s3cret, ping]}\n'
+    '    environment:\n'
+    '      REDIS_URL: redis://:env-s3cret@redis-mall:6379/1\n'
+    '      DEBUG: "1"\n'
+)
+
+
+def test_diff_masks_extension_fields_and_commands_of_kept_services(run_module, compose_file):
+    path = compose_file(text=SECRETS_ELSEWHERE)
+    result = run_module(main, dict(PARAMS, path=str(path)), check_mode=True, diff=True)
+    assert result['removed_services'] == ['redis-mall'] and result['removed_environment'] == {'worker': ['REDIS_URL']}
+    diff = result['diff']
+    for secret in re.findall(r'[a-z]+-s3cret', SECRETS_ELSEWHERE):
+        assert secret not in diff['before'] + diff['after'], secret
+    assert 'x-db-env: ********\n' in diff['after']
+    assert '    command: ********\n    entrypoint: ********\n' in diff['after']
+    assert '        - ********\n        - ********\n      interval: ********\n' in diff['after']
+    assert '    healthcheck: ********\n' in diff['after']
+    # Every line is the original's or shows a value as ********.
+    original = SECRETS_ELSEWHERE.splitlines()
+    assert [line for line in diff['before'].splitlines() if line not in original and not line.endswith('********')] == []
+
+
+def test_invalid_yaml_error_does_not_quote_the_line(run_module, compose_file):
+    path = compose_file(text='services:\n  app:\n    environment:\n      MYSQL_PASSWORD: "quoted-s3cret\n')
+    result = run_module(main, dict(PARAMS, path=str(path)))
+    assert result['failed'] and 'is not valid YAML' in result['msg'] and 'line ' in result['msg']
+    assert 'quoted-s3cret' not in result['msg']
+
+
+@pytest.mark.parametrize('name', ['merge-key', 'alias'])
+def test_without_pyyaml_aliases_and_merge_keys_are_refused(run_module, compose_file, monkeypatch, name):
+    monkeypatch.setattr(compose_service_absent, 'yaml', None)
+    text = REFUSED[name][0] + '  redis-mall:\n    image: redis\n'
+    path = compose_file(text=text)
+    result = run_module(main, dict(PARAMS, path=str(path)))
+    assert result['failed'], result
+    assert 'uses a YAML alias or merge key' in result['msg'] and 'Install PyYAML' in result['msg']
+    assert path.read_text() == text
+
+
+def test_without_pyyaml_a_star_inside_a_value_is_no_alias(run_module, compose_file, monkeypatch):
+    monkeypatch.setattr(compose_service_absent, 'yaml', None)
+    path = compose_file(text='services:\n  app:\n    command: ls *.py # or *\n  redis-mall:\n    image: redis\n')
+    assert run_module(main, dict(PARAMS, path=str(path)))['removed_services'] == ['redis-mall']
+
+
 # Where comments and blank lines around a removed service go: services=[b].
 LAYOUT = {
     'first-then-blank': ('services:\n  b:\n    image: b\n\n  a:\n    image: a\n',

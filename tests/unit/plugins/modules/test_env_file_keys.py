@@ -101,6 +101,34 @@ def test_unmasked_diff_shows_kept_values_but_never_removed_ones(run_module, env_
     assert 'redis_dev_password' not in diff['before'] + diff['after']
 
 
+@pytest.mark.parametrize('masked', [True, False])
+def test_diff_masks_commented_out_assignments(run_module, tmp_path, masked):
+    text = ('# Database (old password kept for reference)\n'
+            '#MYSQL_PASSWORD=old-s3cret\n'
+            '  # export REDIS_PASSWORD = "older-s3cret"\r\n'
+            '# see the wiki = no value here\n'
+            '#EMPTY=\n'
+            'NOTE="line one\n'
+            '#INSIDE=a quoted value"\n'
+            'REDIS_URL=redis://:r3dis@cache:6379/1\n')
+    path = tmp_path / '.env'
+    path.write_bytes(text.encode())
+    result = run_module(main, dict(path=str(path), keys=['REDIS_URL'], masked=masked), check_mode=True, diff=True)
+    diff = result['diff']
+    for secret in ('old-s3cret', 'older-s3cret', 'r3dis'):
+        assert secret not in diff['before'] + diff['after']
+    assert '#MYSQL_PASSWORD=********\n' in diff['after']
+    assert '  # export REDIS_PASSWORD = ********\r\n' in diff['after']
+    # Prose with an '=' and an empty value stay as they are; so does a line inside a kept quoted value.
+    assert '# see the wiki = no value here\n#EMPTY=\n' in diff['after']
+    if masked:
+        assert 'NOTE=********\n' in diff['after']
+    else:
+        assert 'NOTE="line one\n#INSIDE=a quoted value"\n' in diff['after']
+    assert len(diff['before'].splitlines()) == len(text.splitlines()) - (1 if masked else 0)
+    assert path.read_bytes() == text.encode()
+
+
 def test_a_key_assigned_twice_goes_twice_and_is_named_once(run_module, tmp_path):
     path = tmp_path / '.env'
     path.write_text('REDIS_URL=a\nA=1\nREDIS_URL=b\n')

@@ -1,0 +1,34 @@
+"""cache_verify's environment option holds SECRET_KEY and passwords: it must never reach the output.
+
+Through the ansible CLI at -vvv, where a task's invocation (its module_args) is printed.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from tests.unit.conftest import COLLECTIONS_PATH
+
+CANARY = 'sec-canary-env-value-4711'
+
+
+def test_environment_values_are_not_in_the_output_at_vvv(tmp_path):
+    if shutil.which('ansible') is None:
+        pytest.skip('ansible is not on PATH')
+    args = json.dumps(dict(project_dir=str(tmp_path / 'no-project'), settings='mall_server.settings.production',
+                           environment={'SECRET_KEY': CANARY}))
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS_PATH), ANSIBLE_NOCOLOR='1',
+               ANSIBLE_LOCALHOST_WARNING='0', ANSIBLE_INVENTORY_UNPARSED_WARNING='0')
+    proc = subprocess.run(['ansible', 'localhost', '-m', 'mall.cache_migration.cache_verify', '-a', args, '-vvv'],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False)
+    output = proc.stdout + proc.stderr
+    found = re.search(r'^localhost \| FAILED! => (\{.*)', proc.stdout, re.M | re.S)
+    assert found, output
+    result = json.loads(found[1])
+    assert result['invocation']['module_args']['environment'] == {'SECRET_KEY': 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER'}
+    assert CANARY not in output
