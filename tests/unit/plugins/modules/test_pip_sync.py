@@ -1,14 +1,16 @@
 """Unit tests of the pure logic of mall.cache_migration.pip_sync.
 
-The probe that runs inside the target venv is tested here too: its source is
-executed in this interpreter, whose pip vendors the same `packaging` library.
+The probe that runs inside the target venv (plugins/module_utils/_pip_probe.py) is
+tested here too, in this interpreter, whose pip vendors the same `packaging` library.
 """
+import inspect
 import json
 import subprocess
 import sys
 
 import pytest
 
+from ansible_collections.mall.cache_migration.plugins.module_utils import _pip_probe
 from ansible_collections.mall.cache_migration.plugins.modules import pip_sync
 
 pytest.importorskip('pip._vendor.packaging')
@@ -21,9 +23,7 @@ ENV = dict(default_environment(), python_version='3.11', python_full_version='3.
 
 @pytest.fixture(scope='module')
 def probe():
-    namespace = {'__name__': 'pip_sync_probe'}
-    exec(compile(pip_sync.PROBE, 'pip_sync_probe', 'exec'), namespace)
-    return namespace
+    return vars(_pip_probe)
 
 
 def dist(name, version='1.0', requires=(), extras=(), in_venv=True):
@@ -180,8 +180,14 @@ def test_probe_skips_roots_whose_marker_is_false(probe):
     assert described['roots'] == [{'name': 'celery', 'extras': ['redis']}]
 
 
+def test_probe_is_shipped_as_module_utils_not_embedded():
+    # Issue 10: the probe lives in plugins/module_utils, so Ansiballz ships it and linters see it.
+    assert not hasattr(pip_sync, 'PROBE')
+    assert pip_sync._pip_probe is _pip_probe
+
+
 def test_probe_runs_as_a_script_in_a_real_interpreter():
-    out = subprocess.run([sys.executable, '-I', '-c', pip_sync.PROBE], check=True, text=True,
+    out = subprocess.run([sys.executable, '-I', '-c', inspect.getsource(_pip_probe)], check=True, text=True,
                          capture_output=True,
                          input=json.dumps({'requirements': ['pytest'], 'planned': []})).stdout
     result = json.loads(out)
