@@ -61,14 +61,14 @@ options:
   remove:
     description:
       - Names of packages whose requirement lines are removed from O(requirements) before
-        the sync, compared as pip compares names (PEP 503: case, C(-), C(_) and C(.) alike),
+        the sync, compared as pip compares names (PEP 503, case, C(-), C(_) and C(.) alike),
         whatever version, extras or markers the line has. Every such line goes, duplicates
         too, with its continuation lines (C(--hash) options); every other byte of the file
         stays, in its encoding, byte order mark and line endings.
       - The venv is synced to the requirements without those lines; in check mode the file
         is not written. When the sync fails, the file is written back as it was.
-      - A package to remove that is named in an included requirements file is refused:
-        only O(requirements) itself is edited.
+      - A package to remove that is named in an included requirements file is refused,
+        since only O(requirements) itself is edited.
     type: list
     elements: str
     default: []
