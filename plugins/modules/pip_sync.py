@@ -719,10 +719,11 @@ def git_reader(module, requirements, revision):
     rc, out, err = module.run_command(['git', '-C', os.path.dirname(requirements), 'rev-parse', '--show-toplevel'])
     if rc != 0:
         raise SyncError('%s is not in a git repository: %s' % (requirements, tail(err or out)))
-    top = out.strip()
+    # git names the top level by its real path; the requirements path may run through a link.
+    top = os.path.realpath(out.strip())
 
     def read(path):
-        inside = os.path.relpath(path, top)
+        inside = os.path.relpath(os.path.realpath(path), top)
         if inside.startswith(os.pardir + os.sep):
             raise SyncError('%s is outside the repository %s, so it has no version %s' % (path, top, revision))
         rc, out, err = module.run_command(['git', '-C', top, 'show', '%s:%s' % (revision, inside)], encoding=None)
