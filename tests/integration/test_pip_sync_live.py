@@ -296,8 +296,8 @@ def utf16_crlf(lines):
     return codecs.BOM_UTF16_LE + ''.join(line + '\r\n' for line in lines).encode('utf-16-le')
 
 
-def test_remove_edits_a_utf16_file_byte_for_byte_and_syncs_to_the_rest(before_venv, requirement_files, templates,
-                                                                        expected_removed, tmp_path):
+def test_remove_edits_a_utf16_file_byte_for_byte_and_syncs_to_the_rest(before_venv, templates, expected_removed,
+                                                                        tmp_path):
     # The Redis stack in every spelling pip accepts: other case and separators, a marker,
     # extras, an inline comment, a duplicate line. pip itself reads this file.
     after_lines, dummy = app_requirements()
@@ -372,8 +372,8 @@ def run_role(label, app, venv, *flags, env=ENV, **extra_vars):
     try:
         tasks = json.loads(proc.stdout)['plays'][0]['tasks']
     except (ValueError, KeyError, IndexError):
-        pytest.fail('no JSON result from ansible-playbook (rc=%d):\n%s\n%s' % (proc.returncode, proc.stdout,
-                                                                                proc.stderr))
+        pytest.fail('no JSON result from ansible-playbook (rc=%d):\n%s\n%s'
+                    % (proc.returncode, proc.stdout, proc.stderr))
     # Task names as the callback gives them, without the "role : " prefix.
     return proc.returncode, {task['task']['name'].split(' : ')[-1]: task['hosts']['localhost'] for task in tasks}
 
