@@ -325,6 +325,10 @@ def test_remove_edits_a_utf16_file_byte_for_byte_and_syncs_to_the_rest(before_ve
                                                                    predicted['removed'])
     assert requirements.read_bytes() == expected
     assert versions(before_venv) == versions(templates[1])
+    # pip itself reads the edited file and finds the venv in sync with it.
+    report = json.loads(pip(before_venv, 'install', '--dry-run', '--quiet', '--report', '-', '--no-index',
+                            '--find-links', str(WHEELHOUSE), '--requirement', str(requirements)))
+    assert report['install'] == []
 
     again = pip_sync('second run, UTF-16 file', before_venv, requirements, **options)
     assert not again['changed'] and not again.get('failed'), again.get('msg')
