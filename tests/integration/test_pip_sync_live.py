@@ -296,8 +296,8 @@ def utf16_crlf(lines):
     return codecs.BOM_UTF16_LE + ''.join(line + '\r\n' for line in lines).encode('utf-16-le')
 
 
-def test_remove_edits_a_utf16_file_byte_for_byte_and_syncs_to_the_rest(before_venv, templates, expected_removed,
-                                                                        tmp_path):
+def test_remove_edits_a_utf16_file_byte_for_byte_and_syncs_to_the_rest(
+        before_venv, templates, expected_removed, tmp_path):
     # The Redis stack in every spelling pip accepts: other case and separators, a marker,
     # extras, an inline comment, a duplicate line. pip itself reads this file.
     after_lines, dummy = app_requirements()

@@ -159,7 +159,7 @@ def test_read_requirements_refuses_what_it_cannot_name(tmp_path, text, message):
         pip_sync.Requirements(str(path))
 
 
-REDIS_NAMES = ['django-redis', 'redis', 'celery']
+REDIS_NAMES = ('django-redis', 'redis', 'celery')
 
 
 def edit(tmp_path, data, names=REDIS_NAMES):
