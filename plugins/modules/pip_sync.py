@@ -47,13 +47,40 @@ options:
   requirements:
     description:
       - Path of the requirements file on the managed host.
-      - Requirement lines may carry version specifiers, extras, environment markers and
-        C(name @ url) references. C(-r) includes are followed, C(-c) constraints and
-        other option lines are passed on to pip as written.
-      - Editable (C(-e)) lines and bare paths or URLs are not supported, since their
-        package name is unknown before they are built; write them as C(name @ url).
+      - It is read as pip reads it, in the encoding its byte order mark or a coding comment
+        names (UTF-8 otherwise), with any line endings. Requirement lines may carry version
+        specifiers, extras, environment markers, C(name @ url) references, inline comments
+        and per-requirement options such as C(--hash), also on C(\\) continuation lines.
+      - C(-r) and C(-c) includes are resolved against the directory of the file that names
+        them, as pip does, and followed. pip is then given private copies of exactly the
+        files read, so it installs what was checked. Includes given as URLs are refused.
+      - Editable (C(-e)) lines and bare paths or URLs are refused before anything changes,
+        since their package name is unknown before they are built; write them as C(name @ url).
     type: path
     required: true
+  remove:
+    description:
+      - Names of packages whose requirement lines are removed from O(requirements) before
+        the sync, compared as pip compares names (PEP 503, case, C(-), C(_) and C(.) alike),
+        whatever version, extras or markers the line has. Every such line goes, duplicates
+        too, with its continuation lines (C(--hash) options); every other byte of the file
+        stays, in its encoding, byte order mark and line endings.
+      - The venv is synced to the requirements without those lines; in check mode the file
+        is not written. When the sync fails, the file is written back as it was.
+      - A package to remove that is named in an included requirements file is refused,
+        since only O(requirements) itself is edited.
+    type: list
+    elements: str
+    default: []
+    version_added: 1.0.0
+  revision:
+    description:
+      - Sync to O(requirements) as it is at this git revision (a tag, branch or commit) of the
+        repository that holds it, read with C(git show), and its includes at the same revision.
+        The working tree is not read nor changed.
+      - Cannot be combined with O(remove).
+    type: str
+    version_added: 1.0.0
   index_url:
     description:
       - Base URL of the package index, passed as C(--index-url). pip's own
@@ -98,8 +125,9 @@ attributes:
     support: full
     details:
       - Runs the dry run and the closure computation, then returns as RV(installed) and
-        RV(removed) exactly what a real run would install and uninstall. Nothing in the
-        venv changes.
+        RV(removed) exactly what a real run would install and uninstall, and as
+        RV(requirements_removed) the lines O(remove) would remove. Nothing in the venv or
+        the requirements file changes, so a check-mode run refuses what a real run cannot sync.
       - The dry run asks the package index as a real run would, so an unreachable index
         or a conflict fails in check mode too.
   diff_mode:
@@ -108,12 +136,14 @@ attributes:
     details:
       - The venv's packages before and after, one C(name==version) per line, sorted.
         In check mode the after side is the prediction, otherwise what pip did.
+      - When O(remove) edits the file, a second diff shows the file before and after, with
+        credentials in URLs masked.
   idempotent:
     description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
     support: full
     details:
-      - A second run with the same requirements finds nothing to install and nothing
-        extraneous, and reports no change.
+      - A second run with the same requirements finds nothing to install, nothing
+        extraneous and no line to remove, and reports no change.
 notes:
   - Packages installed outside the venv (a venv created with
     C(--system-site-packages)) may satisfy requirements but are never uninstalled.
@@ -154,6 +184,18 @@ EXAMPLES = r'''
   diff: true
   register: mall_pip_plan
 
+- name: Remove the Redis and Celery lines from requirements.txt and sync to the rest
+  mall.cache_migration.pip_sync:
+    venv: /srv/mall-server/venv
+    requirements: /srv/mall-server/requirements.txt
+    remove: [django-redis, redis, celery]
+
+- name: Sync to the requirements of release 2.0.0 before it is checked out
+  mall.cache_migration.pip_sync:
+    venv: /srv/mall-server/venv
+    requirements: /srv/mall-server/requirements.txt
+    revision: 2.0.0
+
 - name: Keep debugging tools that are not in the requirements
   mall.cache_migration.pip_sync:
     venv: /srv/mall-server/venv
@@ -177,6 +219,16 @@ installed:
     version:
       description: Version installed.
       type: str
+requirements_removed:
+  description:
+    - The names, as written in O(requirements), of the requirement lines that O(remove)
+      removed (or would remove, in check mode), one per line removed.
+    - Empty when the sync failed and the file was written back.
+  returned: always
+  type: list
+  elements: str
+  sample: [Django_Redis, celery, redis]
+  version_added: 1.0.0
 removed:
   description:
     - Extraneous packages uninstalled, with the version they had.
@@ -219,12 +271,18 @@ pip_check:
   sample: No broken requirements found.
 '''
 
+import codecs
+import inspect
+import itertools
 import json
 import os
 import re
+import shlex
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.mall.cache_migration.plugins.module_utils import _pip_probe
+from ansible_collections.mall.cache_migration.plugins.module_utils._text_file import write_atomic
 from ansible_collections.mall.cache_migration.plugins.module_utils._venv import (
     pip_version,
     run_in_venv,
@@ -237,104 +295,31 @@ MIN_PIP = (22, 2)
 # Never uninstalled, as pip-sync does: the module itself needs pip.
 ALWAYS_KEEP = ('pip', 'setuptools', 'wheel')
 
-# Runs as `<venv>/bin/python -I -c PROBE`: the venv's interpreter knows its own
-# environment markers and metadata, and its pip vendors `packaging`. It must
-# therefore run on any Python 3.8+ with only the standard library and pip.
-# stdin: {"requirements": [str], "planned": [report metadata]}; stdout: the
-# installed packages and every package's requirements that apply, each with
-# the extras ('' for none) under which it applies.
-PROBE = r'''
-import json
-import os
-import sys
-from importlib import metadata
-
-from pip._vendor.packaging.markers import default_environment
-from pip._vendor.packaging.requirements import InvalidRequirement, Requirement
-from pip._vendor.packaging.utils import canonicalize_name
-
-
-def spellings(extras):
-    # packaging before 22 compares `extra == "..."` verbatim, so try both forms.
-    return {form for extra in extras for form in (extra, canonicalize_name(extra))}
-
-
-def applies(req, env, extra):
-    return req.marker is None or req.marker.evaluate(dict(env, extra=extra))
-
-
-def describe(dists, lines, env):
-    """dists: dicts of name, version, requires_dist, provides_extra and in_venv;
-    the first one of a name wins, as on sys.path."""
-    invalid = []
-
-    def parse(text, where):
-        try:
-            return Requirement(text)
-        except InvalidRequirement as exc:
-            invalid.append('%s: %r (%s)' % (where, text, exc))
-            return None
-
-    roots = [req for req in (parse(line, 'requirements') for line in lines) if req]
-    table = {}
-    for dist in dists:
-        key = canonicalize_name(dist['name'])
-        if key not in table:
-            reqs = (parse(text, dist['name']) for text in dist.get('requires_dist') or [])
-            table[key] = dict(dist, reqs=[req for req in reqs if req])
-    wanted = {}
-    for req in roots + [req for dist in table.values() for req in dist['reqs']]:
-        wanted.setdefault(canonicalize_name(req.name), set()).update(spellings(req.extras))
-    out = {}
-    for key, dist in table.items():
-        extras = wanted.get(key, set()) | spellings(dist.get('provides_extra') or [])
-        requires = []
-        for req in dist['reqs']:
-            when = {canonicalize_name(extra) for extra in extras if applies(req, env, extra)}
-            if applies(req, env, ''):
-                when.add('')
-            if when:
-                requires.append({'name': canonicalize_name(req.name),
-                                 'extras': sorted(canonicalize_name(e) for e in req.extras),
-                                 'when': sorted(when)})
-        out[key] = {'name': dist['name'], 'version': dist['version'],
-                    'in_venv': dist['in_venv'], 'requires': requires}
-    return {
-        'roots': [{'name': canonicalize_name(req.name),
-                   'extras': sorted(canonicalize_name(e) for e in req.extras)}
-                  for req in roots if applies(req, env, '')],
-        'dists': out,
-        'invalid': invalid,
-    }
-
-
-def installed():
-    prefix = os.path.join(os.path.realpath(sys.prefix), '')
-    for dist in metadata.distributions():
-        name = dist.metadata['Name']
-        if name:
-            where = os.path.join(os.path.realpath(str(dist.locate_file(''))), '')
-            yield {'name': name, 'version': dist.version,
-                   'requires_dist': dist.requires or [],
-                   'provides_extra': dist.metadata.get_all('Provides-Extra') or [],
-                   'in_venv': where.startswith(prefix)}
-
-
-def main():
-    data = json.load(sys.stdin)
-    current = list(installed())
-    result = describe(data['planned'] + current, data['requirements'], default_environment())
-    result['installed'] = {}
-    for dist in current:
-        if dist['in_venv']:
-            result['installed'].setdefault(canonicalize_name(dist['name']),
-                                           {'name': dist['name'], 'version': dist['version']})
-    json.dump(result, sys.stdout)
-
-
-if __name__ == '__main__':
-    main()
-'''
+# The byte order marks pip's requirements reader knows, in the order it tries
+# them (so FF FE 00 00 is UTF-16 to pip, and here too), each with the codec of
+# the text after the mark, which writes it back unchanged.
+BOMS = (
+    (codecs.BOM_UTF8, 'utf-8'),
+    (codecs.BOM_UTF16_LE, 'utf-16-le'),
+    (codecs.BOM_UTF16_BE, 'utf-16-be'),
+    (codecs.BOM_UTF32_BE, 'utf-32-be'),
+)
+# pip's own patterns: a PEP 263 coding comment on one of the first two lines,
+# a comment, a ${VAR} reference, and an include that is a URL.
+CODING = re.compile(rb'coding[:=]\s*([-\w.]+)')
+COMMENT = re.compile(r'(^|\s+)#.*$')
+ENV_VAR = re.compile(r'\$\{([A-Z0-9_]+)\}')
+URL_SCHEME = re.compile(r'^(http|https|file):', re.I)
+# The project name a requirement line starts with (PEP 508).
+NAME = re.compile(r'[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?')
+# The options of an option line whose value is a path relative to the file.
+PATH_OPTIONS = {'-r': 'requirement', '--requirement': 'requirement',
+                '-c': 'constraint', '--constraint': 'constraint',
+                '-f': 'find-links', '--find-links': 'find-links'}
+EDITABLE_OPTIONS = ('-e', '--editable')
+# What str.splitlines() ends a line with, as pip splits the file.
+LINE_ENDS = '\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029'
+URL_CREDENTIALS = re.compile(r'(://)[^/@\s]+@')
 
 
 class SyncError(Exception):
@@ -346,37 +331,209 @@ def canonicalize(name):
     return re.sub(r'[-_.]+', '-', name).lower()
 
 
-def read_requirements(path, seen=None):
-    """Requirement strings of a requirements file and of the files it includes with -r.
-
-    Option lines other than -r are pip's business and are skipped here, as are
-    per-requirement options such as --hash.
-    """
-    path = os.path.abspath(path)
-    seen = set() if seen is None else seen
-    if path in seen:
-        return []
-    seen.add(path)
+def decode(data, path):
+    """(text, codec, byte order mark) of a requirements file, decoded as pip decodes it."""
+    for bom, codec in BOMS:
+        if data.startswith(bom):
+            break
+    else:
+        bom, codec = b'', 'utf-8'
+        for line in data.split(b'\n')[:2]:
+            coding = CODING.search(line) if line.startswith(b'#') else None
+            if coding:
+                codec = coding.group(1).decode('ascii')
+                break
     try:
-        with open(path, encoding='utf-8') as handle:
-            text = handle.read()
+        return data[len(bom):].decode(codec), codec, bom
+    except (LookupError, UnicodeError) as exc:
+        raise SyncError('%s cannot be read as pip reads it: %s' % (path, exc)) from None
+
+
+def logical_lines(lines):
+    """(first, end, text) of each line as pip parses it, from physical lines first to end - 1.
+
+    As pip's join_lines(): a line ending in a backslash goes on on the next
+    one, and a comment line ends a continuation.
+    """
+    first, joined = None, []
+    for index, line in enumerate(lines):
+        body = line.rstrip(LINE_ENDS)
+        if body.endswith('\\') and not COMMENT.match(body):
+            first = index if first is None else first
+            joined.append(body.strip('\\'))
+            continue
+        body = ' ' + body if COMMENT.match(body) else body
+        if first is None:
+            yield index, index + 1, body
+        else:
+            yield first, index + 1, ''.join(joined) + body
+            first, joined = None, []
+    if first is not None:
+        yield first, len(lines), ''.join(joined)
+
+
+def expand(line):
+    """A logical line as pip reads it: comment removed, each ${VAR} that is set expanded."""
+    line = COMMENT.sub('', line).strip()
+    return ENV_VAR.sub(lambda match: os.environ.get(match.group(1)) or match.group(0), line)
+
+
+def path_options(tokens, where):
+    """[(index, kind, value)] of the -r, -c and -f options of an option line's tokens.
+
+    Each becomes the two tokens option and value, so that index is the value's.
+    Editable requirements are refused here: their name is known only once built.
+    """
+    found = []
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        if token.startswith('--'):
+            option, equals, value = token.partition('=')
+        else:
+            option, equals, value = token[:2], token[2:], token[2:]
+        if option in EDITABLE_OPTIONS:
+            raise SyncError('%s: editable requirements cannot be synced (%s); write them as '
+                            '"name @ url"' % (where, ' '.join(tokens)))
+        if option in PATH_OPTIONS:
+            if not equals:
+                if index + 1 == len(tokens):
+                    raise SyncError('%s: %s needs a value' % (where, option))
+                value = tokens.pop(index + 1)
+            tokens[index:index + 1] = [option, value]
+            index += 1
+            found.append((index, PATH_OPTIONS[option], value))
+        index += 1
+    return found
+
+
+class RequirementsFile:
+    """One requirements file: its bytes, text and lines, each line parsed as pip parses it."""
+
+    def __init__(self, path, data):
+        self.path = path
+        self.text, self.codec, self.bom = decode(data, path)
+        self.lines = self.text.splitlines(True)
+        self.entries = []
+        for first, end, text in logical_lines(self.lines):
+            line = expand(text)
+            where = '%s line %d' % (path, first + 1)
+            entry = {'first': first, 'end': end, 'name': None, 'paths': []}
+            if line.startswith('-'):
+                try:
+                    entry['tokens'] = shlex.split(line)
+                except ValueError as exc:
+                    raise SyncError('%s: %s' % (where, exc)) from None
+                entry['paths'] = path_options(entry['tokens'], where)
+            elif line:
+                # Per-requirement options (--hash=...) follow the requirement, as pip splits them.
+                args = list(itertools.takewhile(lambda token: not token.startswith('-'), line.split(' ')))
+                entry['requirement'] = ' '.join(args).strip()
+                name = NAME.match(entry['requirement'])
+                entry['name'] = name.group(0) if name else None
+            self.entries.append(entry)
+
+    def encode(self, dropped):
+        """The file's bytes without the lines of the entries in dropped, every other byte kept."""
+        kept = [line for index, entry in enumerate(self.entries) if index not in dropped
+                for line in self.lines[entry['first']:entry['end']]]
+        return self.bom + ''.join(kept).encode(self.codec)
+
+    def shown(self, dropped=()):
+        """The text without the dropped entries, credentials in URLs masked, for a diff."""
+        return URL_CREDENTIALS.sub(r'\1********@', decode(self.encode(dropped), self.path)[0])
+
+
+def read_file(path):
+    try:
+        with open(path, 'rb') as handle:
+            return handle.read()
     except OSError as exc:
         raise SyncError('cannot read requirements file %s: %s' % (path, exc.strerror)) from None
-    found = []
-    for line in re.sub(r'\\\r?\n', '', text).splitlines():
-        line = re.sub(r'(^|\s)#.*$', '', line).strip()
-        # pip expands ${VAR} (upper case, digits, underscore) and leaves unset ones as they are.
-        line = re.sub(r'\$\{([A-Z0-9_]+)\}', lambda m: os.environ.get(m.group(1), m.group(0)), line)
-        include = re.match(r'(?:-r\s*|--requirement(?:\s*=\s*|\s+))(\S+)$', line)
-        if include:
-            found += read_requirements(os.path.join(os.path.dirname(path), include.group(1)), seen)
-        elif re.match(r'(?:-e|--editable)\b', line):
-            raise SyncError('%s: editable requirements are not supported (%s); '
-                            'write them as "name @ url"' % (path, line))
-        elif line and not line.startswith('-'):
-            # Per-requirement options (--hash=...) follow the requirement itself.
-            found.append(re.split(r'\s+-', line, maxsplit=1)[0])
-    return found
+
+
+class Requirements:
+    """A requirements file and every file it includes with -r and -c, read as pip reads them.
+
+    read(path) returns a file's bytes. Includes are resolved against the
+    directory of the file that names them, as pip does; pip itself is then
+    given copies (materialize()) whose includes name the other copies, so it
+    reads exactly what was checked here.
+    """
+
+    def __init__(self, path, read=read_file):
+        self.read = read
+        self.files = {}
+        # (file, entry index) of each requirement line that the sync installs.
+        self.roots = []
+        self.top = self._load(os.path.abspath(path), 'requirement', set())
+
+    def _load(self, path, kind, visited):
+        if path not in self.files:
+            self.files[path] = RequirementsFile(path, self.read(path))
+        req_file = self.files[path]
+        if (path, kind) in visited:
+            return req_file
+        visited.add((path, kind))
+        for index, entry in enumerate(req_file.entries):
+            if 'requirement' in entry and kind == 'requirement':
+                self.roots.append((req_file, index))
+            for dummy, included, value in entry['paths']:
+                if included == 'find-links':
+                    continue
+                if URL_SCHEME.match(value):
+                    raise SyncError('%s includes %s: remote requirements files cannot be synced; '
+                                    'copy it next to the file' % (path, value))
+                # pip's rule: -r inside a constraints file names requirements again.
+                self._load(os.path.normpath(os.path.join(os.path.dirname(path), value)), included, visited)
+        return req_file
+
+    def dropped(self, names):
+        """Indexes of the top file's entries naming one of names (PEP 503), and the names as written.
+
+        Only the top file is edited: a removed package named in an included
+        requirements file is refused, since the edit would not remove it.
+        """
+        wanted = {canonicalize(name) for name in names}
+        hits = [(req_file, index, req_file.entries[index]['name']) for req_file, index in self.roots
+                if req_file.entries[index]['name'] and canonicalize(req_file.entries[index]['name']) in wanted]
+        elsewhere = sorted({'%s in %s' % (name, req_file.path) for req_file, index, name in hits
+                            if req_file is not self.top})
+        if elsewhere:
+            raise SyncError('an included requirements file names a package to remove: %s. Only %s is '
+                            'edited; remove the line there first' % ('; '.join(elsewhere), self.top.path))
+        return {index for dummy, index, name in hits}, [name for dummy, index, name in hits]
+
+    def lines(self, dropped=()):
+        """The requirement strings the sync installs, without the top file's dropped entries."""
+        return [req_file.entries[index]['requirement'] for req_file, index in self.roots
+                if not (req_file is self.top and index in dropped)]
+
+    def materialize(self, folder, dropped=()):
+        """Write UTF-8 copies of the files into folder, includes naming the copies; returns the top copy."""
+        copies = {path: os.path.join(folder, 'requirements-%d-%s' % (number, os.path.basename(path)))
+                  for number, path in enumerate(self.files)}
+        for path, req_file in self.files.items():
+            text = []
+            for index, entry in enumerate(req_file.entries):
+                if req_file is self.top and index in dropped:
+                    continue
+                lines = req_file.lines[entry['first']:entry['end']]
+                if entry['paths']:
+                    tokens = list(entry['tokens'])
+                    for token, kind, value in entry['paths']:
+                        target = os.path.normpath(os.path.join(os.path.dirname(path), value))
+                        if kind != 'find-links':
+                            tokens[token] = copies[target]
+                        elif os.path.exists(target):
+                            # pip's rule for --find-links: relative to the file when it exists there.
+                            tokens[token] = target
+                    lines = [' '.join(shlex.quote(token) for token in tokens) + '\n']
+                text += lines
+            # The BOM makes pip read the copy as UTF-8 whatever coding comment it holds.
+            with open(copies[path], 'w', encoding='utf-8-sig') as handle:
+                handle.write(''.join(text))
+        return copies[self.top.path]
 
 
 def closure(roots, dists):
@@ -494,10 +651,11 @@ def diff_text(lines):
 class Venv:
     """The pip commands of one sync, all in the venv's own interpreter."""
 
-    def __init__(self, module, python, requirements):
+    def __init__(self, module, python):
         self.module = module
         self.python = python
-        self.requirements = requirements
+        # The copy of the requirements that pip reads (Requirements.materialize()).
+        self.requirements = None
         self.index = index_args(module.params)
 
     def run(self, args, data=None):
@@ -531,7 +689,7 @@ class Venv:
     def probe(self, lines=(), planned=()):
         data = json.dumps({'requirements': list(lines),
                            'planned': [dict(meta, in_venv=True) for meta in planned]})
-        rc, out, err = self.run(['-I', '-c', PROBE], data=data)
+        rc, out, err = self.run(['-I', '-c', inspect.getsource(_pip_probe)], data=data)
         if rc != 0:
             raise SyncError('reading the venv\'s package metadata failed: %s' % tail(err or out))
         return json.loads(out)
@@ -556,24 +714,61 @@ class Venv:
         return self.freeze()
 
 
+def git_reader(module, requirements, revision):
+    """A read(path) that gives a file as it is at revision of the git repository holding requirements."""
+    rc, out, err = module.run_command(['git', '-C', os.path.dirname(requirements), 'rev-parse', '--show-toplevel'])
+    if rc != 0:
+        raise SyncError('%s is not in a git repository: %s' % (requirements, tail(err or out)))
+    # git names the top level by its real path; the requirements path may run through a link.
+    top = os.path.realpath(out.strip())
+
+    def read(path):
+        inside = os.path.relpath(os.path.realpath(path), top)
+        if inside.startswith(os.pardir + os.sep):
+            raise SyncError('%s is outside the repository %s, so it has no version %s' % (path, top, revision))
+        rc, out, err = module.run_command(['git', '-C', top, 'show', '%s:%s' % (revision, inside)], encoding=None)
+        if rc != 0:
+            raise SyncError('cannot read %s at %s: %s' % (inside, revision, tail(err.decode('utf-8', 'replace'))))
+        return out
+    return read
+
+
+def file_diff(requirements, dropped):
+    path = requirements.top.path
+    return {'before_header': path, 'after_header': path,
+            'before': requirements.top.shown(), 'after': requirements.top.shown(dropped)}
+
+
 def sync(module, venv, result):
-    keep = {canonicalize(name) for name in ALWAYS_KEEP + tuple(module.params['keep'])}
+    params = module.params
+    keep = {canonicalize(name) for name in ALWAYS_KEEP + tuple(params['keep'])}
     report = os.path.join(module.tmpdir, 'report.json')
+    path = os.path.abspath(params['requirements'])
     try:
-        lines = read_requirements(venv.requirements)
+        if params['revision'] and params['remove']:
+            raise SyncError('remove edits the requirements file, a revision is read from git: give one of them')
+        requirements = Requirements(path, git_reader(module, path, params['revision']) if params['revision']
+                                    else read_file)
+        dropped, result['requirements_removed'] = requirements.dropped(params['remove'])
+        lines = requirements.lines(dropped)
+        venv.requirements = requirements.materialize(module.tmpdir, dropped)
         result['before_freeze'] = result['after_freeze'] = venv.freeze()
         planned = venv.install(report, dry_run=True)
         probe = venv.probe(lines, planned)
         plan = make_plan(probe, planned, keep)
     except SyncError as exc:
         raise SyncError('planning the sync failed, nothing was changed: %s' % exc) from None
-    result.update(changed=bool(plan['to_install'] or plan['to_remove']),
+    result.update(changed=bool(plan['to_install'] or plan['to_remove'] or dropped),
                   installed=plan['to_install'], removed=plan['to_remove'])
     if module._diff:
-        result['diff'] = {'before': diff_text(plan['before']), 'after': diff_text(plan['after'])}
+        result['diff'] = [{'before_header': 'packages of %s' % params['venv'], 'before': diff_text(plan['before']),
+                           'after_header': 'packages of %s' % params['venv'], 'after': diff_text(plan['after'])}]
+        result['diff'] += [file_diff(requirements, dropped)] if dropped else []
     if module.check_mode or not result['changed']:
         return
 
+    if dropped:
+        write_atomic(module, path, requirements.top.encode(dropped))
     try:
         if plan['to_install']:
             result['installed'] = by_name(package(meta) for meta in venv.install(report))
@@ -581,20 +776,23 @@ def sync(module, venv, result):
             actual = make_plan(venv.probe(lines), [], keep)
             result['removed'] = actual['to_remove']
             if module._diff:
-                result['diff']['after'] = diff_text(actual['after'])
+                result['diff'][0]['after'] = diff_text(actual['after'])
         venv.uninstall([dist['name'] for dist in result['removed']])
     except SyncError as exc:
-        result.update(installed=[], removed=[])
+        result.update(installed=[], removed=[], requirements_removed=[])
+        if dropped:
+            write_atomic(module, path, requirements.top.encode(()))
         try:
             result['after_freeze'] = venv.restore(result['before_freeze'], set(probe['installed']))
             differences = freeze_difference(result['before_freeze'], result['after_freeze'])
         except SyncError as again:
             differences = ['unknown, pip freeze failed: %s' % again]
         result['changed'] = bool(differences)
+        restored = ('The requirements file and the venv were restored' if dropped else 'The venv was restored')
         if differences:
             raise SyncError('%s. Restoring the venv failed too; it differs from before the task: %s'
                             % (exc, '; '.join(differences))) from None
-        raise SyncError('%s. The venv was restored to its state before the task.' % exc) from None
+        raise SyncError('%s. %s to their state before the task.' % (exc, restored)) from None
     result['after_freeze'] = venv.freeze()
 
 
@@ -603,6 +801,8 @@ def main():
         argument_spec=dict(
             venv=dict(type='path', required=True),
             requirements=dict(type='path', required=True),
+            remove=dict(type='list', elements='str', default=[]),
+            revision=dict(type='str'),
             index_url=dict(type='str'),
             extra_index_urls=dict(type='list', elements='str', default=[]),
             find_links=dict(type='list', elements='str', default=[]),
@@ -613,9 +813,9 @@ def main():
         supports_check_mode=True,
     )
     python = venv_python(module, module.params['venv'])
-    venv = Venv(module, python, os.path.abspath(module.params['requirements']))
-    result = dict(changed=False, installed=[], removed=[], before_freeze=[], after_freeze=[],
-                  pip_check='')
+    venv = Venv(module, python)
+    result = dict(changed=False, installed=[], removed=[], requirements_removed=[], before_freeze=[],
+                  after_freeze=[], pip_check='')
     try:
         check_pip(pip_version(module, python), python)
         sync(module, venv, result)

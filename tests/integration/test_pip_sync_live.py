@@ -10,6 +10,7 @@ The "before" requirements are tests/fixtures/mall-server/requirements.txt
 (with the Redis stack at the guide's pins); "after" is the same without
 django-redis, redis and celery.
 """
+import codecs
 import json
 import os
 import pathlib
@@ -201,14 +202,14 @@ def test_check_mode_changes_nothing_and_predicts_the_real_run(before_venv, requi
     assert predicted['changed'] and not predicted.get('failed'), predicted.get('msg')
     assert freeze(before_venv) == untouched
     assert predicted['after_freeze'] == predicted['before_freeze'] == untouched
-    assert predicted['diff']['before'].splitlines() == sorted(untouched, key=canonical_pin)
+    assert predicted['diff'][0]['before'].splitlines() == sorted(untouched, key=canonical_pin)
 
     done = pip_sync('real run after check mode', before_venv, after, '--diff')
 
     assert not done.get('failed'), done.get('msg')
     assert (done['installed'], done['removed']) == (predicted['installed'], predicted['removed'])
     assert done['diff'] == predicted['diff']
-    assert sorted(freeze(before_venv), key=canonical_pin) == predicted['diff']['after'].splitlines()
+    assert sorted(freeze(before_venv), key=canonical_pin) == predicted['diff'][0]['after'].splitlines()
 
 
 def canonical_pin(line):
@@ -273,14 +274,188 @@ def test_failed_install_puts_the_venv_back(after_venv, requirement_files, tmp_pa
     build_wheel(extra, 'zzleaf', '1.0')
     build_wheel(extra, 'zzbroken', '1.0', ['zzleaf'], data={'bogus/file.txt': 'x'})
     broken = tmp_path / 'broken.txt'
-    broken.write_text(after.read_text() + 'redis==5.0.1\nzzbroken==1.0\n')
+    # The celery line goes before the install fails, and must come back.
+    broken.write_bytes((after.read_text() + 'celery==5.3.4\nredis==5.0.1\nzzbroken==1.0\n').encode('utf-16'))
+    original = broken.read_bytes()
     untouched = freeze(after_venv)
 
     result = pip_sync('failed install, restored', after_venv, broken,
-                      find_links=[str(WHEELHOUSE), str(extra)])
+                      find_links=[str(WHEELHOUSE), str(extra)], remove=['celery'])
 
     assert result['failed']
     assert 'pip install failed' in result['msg'] and 'zzbroken' in result['msg']
-    assert 'The venv was restored to its state before the task.' in result['msg']
+    assert 'The requirements file and the venv were restored to their state before the task.' in result['msg']
     assert not result['changed'] and (result['installed'], result['removed']) == ([], [])
+    assert result['requirements_removed'] == []
     assert freeze(after_venv) == untouched == result['after_freeze']
+    assert broken.read_bytes() == original
+
+
+def utf16_crlf(lines):
+    """A requirements file as Windows editors save it: UTF-16LE with a BOM and CRLF line ends."""
+    return codecs.BOM_UTF16_LE + ''.join(line + '\r\n' for line in lines).encode('utf-16-le')
+
+
+def test_remove_edits_a_utf16_file_byte_for_byte_and_syncs_to_the_rest(
+        before_venv, templates, expected_removed, tmp_path):
+    # The Redis stack in every spelling pip accepts: other case and separators, a marker,
+    # extras, an inline comment, a duplicate line. pip itself reads this file.
+    after_lines, dummy = app_requirements()
+    redis_lines = ['Django_Redis==5.4.0  # the cache backend', 'REDIS==5.0.1 ; python_version >= "3.8"',
+                   'celery[redis]==5.3.4', 'redis==5.0.1']
+    requirements = tmp_path / 'app' / 'requirements.txt'
+    requirements.parent.mkdir()
+    requirements.write_bytes(utf16_crlf(['# mall-server'] + redis_lines[:2] + after_lines + redis_lines[2:]))
+    original = requirements.read_bytes()
+    expected = utf16_crlf(['# mall-server'] + after_lines)
+    options = {'remove': list(REDIS_STACK)}
+
+    predicted = pip_sync('check mode, UTF-16 file', before_venv, requirements, '--check', '--diff', **options)
+
+    assert predicted['changed'] and not predicted.get('failed'), predicted.get('msg')
+    assert requirements.read_bytes() == original
+    assert predicted['requirements_removed'] == ['Django_Redis', 'REDIS', 'celery', 'redis']
+    assert package_names(predicted['removed']) == expected_removed
+    assert predicted['diff'][1]['after'] == '# mall-server\r\n' + ''.join(line + '\r\n' for line in after_lines)
+
+    result = pip_sync('remove from UTF-16 file', before_venv, requirements, **options)
+
+    assert result['changed'] and not result.get('failed'), result.get('msg')
+    assert (result['requirements_removed'], result['removed']) == (predicted['requirements_removed'],
+                                                                   predicted['removed'])
+    assert requirements.read_bytes() == expected
+    assert versions(before_venv) == versions(templates[1])
+    # pip itself reads the edited file and finds the venv in sync with it.
+    report = json.loads(pip(before_venv, 'install', '--dry-run', '--quiet', '--report', '-', '--no-index',
+                            '--find-links', str(WHEELHOUSE), '--requirement', str(requirements)))
+    assert report['install'] == []
+
+    again = pip_sync('second run, UTF-16 file', before_venv, requirements, **options)
+    assert not again['changed'] and not again.get('failed'), again.get('msg')
+    assert again['requirements_removed'] == [] and requirements.read_bytes() == expected
+
+
+def test_includes_resolve_against_the_file_and_editable_lines_are_refused_first(after_venv, tmp_path):
+    app = tmp_path / 'app'
+    (app / 'requirements').mkdir(parents=True)
+    after_lines, dummy = app_requirements()
+    (app / 'requirements' / 'base.txt').write_text('\n'.join(after_lines) + '\n')
+    requirements = app / 'requirements.txt'
+    requirements.write_text('-r requirements/base.txt\nredis==5.0.1\n')
+    untouched = freeze(after_venv)
+
+    result = pip_sync('include beside the file', after_venv, requirements, remove=['redis'])
+
+    assert result['changed'] and not result.get('failed'), result.get('msg')
+    assert result['installed'] == [] and result['removed'] == []
+    assert requirements.read_text() == '-r requirements/base.txt\n'
+    assert freeze(after_venv) == untouched
+
+    requirements.write_text('-r requirements/base.txt\nredis==5.0.1\n-e %s\n' % app)
+    refused = pip_sync('editable line, check mode', after_venv, requirements, '--check', remove=['redis'])
+    assert refused['failed'] and 'editable requirements cannot be synced' in refused['msg']
+    assert requirements.read_text().startswith('-r requirements/base.txt\nredis==5.0.1\n')
+
+
+ROLE_PLAYBOOK = pathlib.Path(__file__).with_name('pip_sync_role.yml')
+ANSIBLE_PLAYBOOK = shutil.which('ansible-playbook') or str(ROOT / '.cache' / 'venv' / 'bin' / 'ansible-playbook')
+
+
+def run_role(label, app, venv, *flags, env=ENV, **extra_vars):
+    """Run tests/integration/pip_sync_role.yml; returns (rc, {task name: result})."""
+    extra = {'mall_app_dir': str(app), 'mall_venv': str(venv), 'mall_pip_no_index': True,
+             'mall_pip_find_links': [str(WHEELHOUSE)],
+             # As for the implicit localhost of `ansible localhost`: the controller's own Python.
+             'ansible_python_interpreter': '{{ ansible_playbook_python }}'}
+    extra.update(extra_vars)
+    start = time.monotonic()
+    proc = subprocess.run([ANSIBLE_PLAYBOOK, '-i', 'localhost,', '-c', 'local', str(ROLE_PLAYBOOK),
+                           '-e', json.dumps(extra), *flags],
+                          env=env, capture_output=True, text=True, timeout=600, check=False)
+    TIMINGS.append((label, time.monotonic() - start))
+    try:
+        tasks = json.loads(proc.stdout)['plays'][0]['tasks']
+    except (ValueError, KeyError, IndexError):
+        pytest.fail('no JSON result from ansible-playbook (rc=%d):\n%s\n%s'
+                    % (proc.returncode, proc.stdout, proc.stderr))
+    # Task names as the callback gives them, without the "role : " prefix.
+    return proc.returncode, {task['task']['name'].split(' : ')[-1]: task['hosts']['localhost'] for task in tasks}
+
+
+PLAN = 'Plan the sync of the virtualenv, changing nothing'
+SYNC = 'Make the virtualenv match the requirements without Redis and Celery'
+
+
+def test_role_syncs_includes_from_the_app_not_from_the_temp_directory(before_venv, templates, tmp_path):
+    # Before, the role wrote the target to a file in the system temp directory, so
+    # `-r requirements/base.txt` was read from there: any local user could plant it.
+    after_lines, dummy = app_requirements()
+    app = tmp_path / 'app'
+    (app / 'requirements').mkdir(parents=True)
+    (app / 'requirements' / 'base.txt').write_text('\n'.join(after_lines) + '\n')
+    requirements = app / 'requirements.txt'
+    requirements.write_bytes(utf16_crlf(['-r requirements/base.txt', 'django-redis==5.4.0', 'redis==5.0.1',
+                                         'celery==5.3.4']))
+    planted = tmp_path / 'systmp'
+    (planted / 'requirements').mkdir(parents=True)
+    (planted / 'requirements' / 'base.txt').write_text('zzplanted==1.0\n')
+    extra = tmp_path / 'extra'
+    extra.mkdir()
+    build_wheel(extra, 'zzplanted', '1.0')
+    env = dict(ENV, TMPDIR=str(planted))
+
+    rc, tasks = run_role('role, include and UTF-16 file', app, before_venv, env=env,
+                         mall_pip_find_links=[str(WHEELHOUSE), str(extra)])
+
+    assert rc == 0, [(name, task.get('msg')) for name, task in tasks.items() if task.get('failed')]
+    assert not tasks[PLAN]['changed'] and tasks[SYNC]['changed']
+    assert tasks[SYNC]['requirements_removed'] == ['django-redis', 'redis', 'celery']
+    assert requirements.read_bytes() == utf16_crlf(['-r requirements/base.txt'])
+    assert versions(before_venv) == versions(templates[1])
+    assert 'zzplanted' not in versions(before_venv)
+
+    rc, tasks = run_role('role, second run', app, before_venv, env=env)
+    assert rc == 0 and not tasks[SYNC]['changed'], tasks
+
+
+def test_preflight_plan_refuses_an_editable_line_and_changes_nothing(after_venv, tmp_path):
+    app = tmp_path / 'app'
+    app.mkdir()
+    requirements = app / 'requirements.txt'
+    requirements.write_text('Django==4.2.30\nredis==5.0.1 \\\n    --hash=sha256:%s\n-e ./src\n' % ('0' * 64))
+    original = requirements.read_bytes()
+    untouched = freeze(after_venv)
+
+    rc, tasks = run_role('preflight plan, editable line', app, after_venv, plan_only=True)
+
+    assert rc != 0 and tasks[PLAN]['failed']
+    assert 'editable requirements cannot be synced' in tasks[PLAN]['msg']
+    assert requirements.read_bytes() == original and freeze(after_venv) == untouched
+
+
+def git(app, *args):
+    subprocess.run(['git', '-C', str(app), '-c', 'user.name=test', '-c', 'user.email=test@example.org', *args],
+                   check=True, capture_output=True)
+
+
+def test_role_syncs_to_the_requirements_of_a_release_before_its_checkout(before_venv, templates, tmp_path):
+    after_lines, before_lines = app_requirements()
+    app = tmp_path / 'app'
+    (app / 'requirements').mkdir(parents=True)
+    requirements = app / 'requirements.txt'
+    requirements.write_text('-r requirements/base.txt\n')
+    (app / 'requirements' / 'base.txt').write_text('\n'.join(after_lines) + '\n')
+    git(app, 'init', '-q')
+    git(app, 'add', '-A')
+    git(app, 'commit', '-qm', 'release 2.0.0')
+    git(app, 'tag', '2.0.0')
+    # The working tree is still the Redis release.
+    (app / 'requirements' / 'base.txt').write_text('\n'.join(before_lines) + '\n')
+    working_tree = requirements.read_bytes(), (app / 'requirements' / 'base.txt').read_bytes()
+
+    rc, tasks = run_role('role, release 2.0.0 from git', app, before_venv, mall_release_version='2.0.0')
+
+    assert rc == 0, [(name, task.get('msg')) for name, task in tasks.items() if task.get('failed')]
+    assert tasks[SYNC]['changed'] and tasks[SYNC]['requirements_removed'] == []
+    assert versions(before_venv) == versions(templates[1])
+    assert (requirements.read_bytes(), (app / 'requirements' / 'base.txt').read_bytes()) == working_tree

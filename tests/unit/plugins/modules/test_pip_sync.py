@@ -1,18 +1,23 @@
 """Unit tests of the pure logic of mall.cache_migration.pip_sync.
 
-The probe that runs inside the target venv is tested here too: its source is
-executed in this interpreter, whose pip vendors the same `packaging` library.
+The probe that runs inside the target venv (plugins/module_utils/_pip_probe.py) is
+tested here too, in this interpreter, whose pip vendors the same `packaging` library.
 """
+import codecs
+import inspect
 import json
+import pathlib
 import subprocess
 import sys
 
 import pytest
 
+from ansible_collections.mall.cache_migration.plugins.module_utils import _pip_probe
 from ansible_collections.mall.cache_migration.plugins.modules import pip_sync
 
 pytest.importorskip('pip._vendor.packaging')
 from pip._vendor.packaging.markers import default_environment  # noqa: E402
+from pip._internal.utils.encoding import auto_decode  # noqa: E402
 
 # A Linux CPython 3.11.2, like Debian 12's, whatever runs the tests.
 ENV = dict(default_environment(), python_version='3.11', python_full_version='3.11.2',
@@ -21,9 +26,7 @@ ENV = dict(default_environment(), python_version='3.11', python_full_version='3.
 
 @pytest.fixture(scope='module')
 def probe():
-    namespace = {'__name__': 'pip_sync_probe'}
-    exec(compile(pip_sync.PROBE, 'pip_sync_probe', 'exec'), namespace)
-    return namespace
+    return vars(_pip_probe)
 
 
 def dist(name, version='1.0', requires=(), extras=(), in_venv=True):
@@ -104,6 +107,10 @@ def test_canonicalize_follows_pep_503(name, expected):
     assert pip_sync.canonicalize(name) == expected
 
 
+def requirement_lines(path):
+    return pip_sync.Requirements(str(path)).lines()
+
+
 @pytest.mark.parametrize('text, expected', [
     ('Django==4.2.30\n\n# comment\nredis==5.0.1  # pinned\n', ['Django==4.2.30', 'redis==5.0.1']),
     ('celery[redis]==5.3.4 ; python_version >= "3.8"\n', ['celery[redis]==5.3.4 ; python_version >= "3.8"']),
@@ -115,7 +122,8 @@ def test_canonicalize_follows_pep_503(name, expected):
 def test_read_requirements_keeps_requirement_lines_only(tmp_path, text, expected):
     path = tmp_path / 'requirements.txt'
     path.write_text(text)
-    assert pip_sync.read_requirements(str(path)) == expected
+    (tmp_path / 'constraints.txt').write_text('vine<6\n')
+    assert requirement_lines(path) == expected
 
 
 def test_read_requirements_follows_includes_and_survives_cycles(tmp_path):
@@ -123,7 +131,7 @@ def test_read_requirements_follows_includes_and_survives_cycles(tmp_path):
     (tmp_path / 'base.txt').write_text('Django==4.2.30\n-r sub/extra.txt\n-rlast.txt\n')
     (tmp_path / 'sub' / 'extra.txt').write_text('--requirement=../base.txt\nredis==5.0.1\n')
     (tmp_path / 'last.txt').write_text('--requirement base.txt\ncelery==5.3.4\n')
-    assert pip_sync.read_requirements(str(tmp_path / 'base.txt')) == [
+    assert requirement_lines(tmp_path / 'base.txt') == [
         'Django==4.2.30', 'redis==5.0.1', 'celery==5.3.4']
 
 
@@ -131,18 +139,143 @@ def test_read_requirements_expands_environment_variables(tmp_path, monkeypatch):
     monkeypatch.setenv('DJANGO_VERSION', '4.2.30')
     path = tmp_path / 'requirements.txt'
     path.write_text('Django==${DJANGO_VERSION}\nredis==${UNSET_VERSION}\n')
-    assert pip_sync.read_requirements(str(path)) == ['Django==4.2.30', 'redis==${UNSET_VERSION}']
+    assert requirement_lines(path) == ['Django==4.2.30', 'redis==${UNSET_VERSION}']
 
 
 @pytest.mark.parametrize('text, message', [
-    ('-e git+https://example.org/app.git#egg=app\n', 'editable requirements are not supported'),
-    ('-r missing.txt\n', 'cannot read requirements file'),
+    ('-e git+https://example.org/app.git#egg=app\n', 'editable requirements cannot be synced'),
+    ('--editable=./app\n', 'editable requirements cannot be synced'),
+    ('Django\n-e.\n', r'line 2: editable requirements cannot be synced'),
+    ('-r missing.txt\n', 'cannot read requirements file .*missing.txt'),
+    ('-c https://example.org/constraints.txt\n', 'remote requirements files cannot be synced'),
+    ('-r base.txt\n', 'cannot read requirements file'),
+    ('-r\n', '-r needs a value'),
+    ('--index-url "https://x\n', 'No closing quotation'),
 ])
 def test_read_requirements_refuses_what_it_cannot_name(tmp_path, text, message):
     path = tmp_path / 'requirements.txt'
     path.write_text(text)
     with pytest.raises(pip_sync.SyncError, match=message):
-        pip_sync.read_requirements(str(path))
+        pip_sync.Requirements(str(path))
+
+
+REDIS_NAMES = ('django-redis', 'redis', 'celery')
+
+
+def edit(tmp_path, data, names=REDIS_NAMES):
+    """(requirements, dropped entries, names as written) of requirements.txt holding data."""
+    path = tmp_path / 'requirements.txt'
+    path.write_bytes(data)
+    requirements = pip_sync.Requirements(str(path))
+    dropped, removed = requirements.dropped(names)
+    return requirements, dropped, removed
+
+
+# Each shape, with what pip installs from it before and after the Redis lines go.
+@pytest.mark.parametrize('before, after, removed', [
+    # Names as pip compares them (PEP 503): case, -, _ and . alike; redis-om is another project.
+    (b'Django_Redis==5.4.0\nREDIS==5.0.1\ndjango.redis\nredis-om==0.3\nCelery\n', b'redis-om==0.3\n',
+     ['Django_Redis', 'REDIS', 'django.redis', 'Celery']),
+    # Duplicate lines all go; a duplicate of a kept package stays as it was.
+    (b'redis==5.0.1\nDjango==4.2.30\nredis==5.0.1\nDjango==4.2.30\n', b'Django==4.2.30\nDjango==4.2.30\n',
+     ['redis', 'redis']),
+    # Environment markers and extras.
+    (b'celery[redis,sqs]==5.3.4 ; python_version >= "3.8"\nredis;python_version<"4"\nkombu[redis]\n',
+     b'kombu[redis]\n', ['celery', 'redis']),
+    # Inline comments, comment lines and blank lines are kept unless on a removed line.
+    (b'# cache\nredis==5.0.1  # pinned by ops\n\nPyMySQL  # db\n', b'# cache\n\nPyMySQL  # db\n', ['redis']),
+    # A requirement with --hash continuation lines goes with them; the next one keeps its own.
+    (b'redis==5.0.1 \\\n    --hash=sha256:aa \\\n    --hash=sha256:bb\nDjango==4.2.30 \\\n    --hash=sha256:cc\n',
+     b'Django==4.2.30 \\\n    --hash=sha256:cc\n', ['redis']),
+    # A comment line ends a continuation, as in pip: the line after it is not the requirement's.
+    (b'redis==5.0.1 \\\n# note\nvine\n', b'vine\n', ['redis']),
+    # A last line without a line end, and mixed line ends, keep their bytes.
+    (b'Django\r\nredis\nvine', b'Django\r\nvine', ['redis']),
+    (b'Django\r\nvine\r\nredis', b'Django\r\nvine\r\n', ['redis']),
+])
+def test_remove_drops_the_lines_pip_reads_as_the_package(tmp_path, before, after, removed):
+    requirements, dropped, names = edit(tmp_path, before)
+    assert names == removed
+    assert requirements.top.encode(dropped) == after
+    assert requirements.top.encode(()) == before
+
+
+def test_a_utf16_file_with_bom_and_crlf_is_edited_in_its_own_encoding(tmp_path):
+    text = 'Django==4.2.30\r\ndjango-redis==5.4.0 \\\r\n    --hash=sha256:aa\r\nPyMySQL  # café\r\n'
+    requirements, dropped, names = edit(tmp_path, codecs.BOM_UTF16_LE + text.encode('utf-16-le'))
+    assert names == ['django-redis']
+    assert requirements.lines(dropped) == ['Django==4.2.30', 'PyMySQL']
+    edited = requirements.top.encode(dropped)
+    assert edited == codecs.BOM_UTF16_LE + 'Django==4.2.30\r\nPyMySQL  # café\r\n'.encode('utf-16-le')
+    # pip decodes the result to the same requirements.
+    assert auto_decode(edited).splitlines() == ['Django==4.2.30', 'PyMySQL  # café']
+
+
+@pytest.mark.parametrize('data', [
+    codecs.BOM_UTF8 + b'Django\r\nredis\r\n',
+    codecs.BOM_UTF16_BE + 'Django\nredis\n'.encode('utf-16-be'),
+    '# -*- coding: latin-1 -*-\nDjango  # Zürich\nredis\n'.encode('latin-1'),
+])
+def test_other_encodings_are_read_as_pip_reads_them_and_written_back_alike(tmp_path, data):
+    requirements, dropped, names = edit(tmp_path, data)
+    assert names == ['redis'] and requirements.lines(dropped) == ['Django']
+    assert auto_decode(requirements.top.encode(dropped)).splitlines()[-1].startswith('Django')
+    assert requirements.top.encode(()) == data
+
+
+def test_a_file_pip_cannot_decode_is_refused(tmp_path):
+    with pytest.raises(pip_sync.SyncError, match='cannot be read as pip reads it'):
+        edit(tmp_path, b'Django\nredis\xff\n')
+
+
+def test_a_removed_package_in_an_included_file_is_refused(tmp_path):
+    (tmp_path / 'base.txt').write_text('Django\nredis==5.0.1\n')
+    with pytest.raises(pip_sync.SyncError, match=r'redis in .*base.txt.*remove the line there first'):
+        edit(tmp_path, b'-r base.txt\ncelery\n')
+
+
+def test_a_removed_package_in_a_constraints_file_is_left_alone(tmp_path):
+    (tmp_path / 'constraints.txt').write_text('redis<6\n')
+    requirements, dropped, names = edit(tmp_path, b'-c constraints.txt\nDjango\nredis\n')
+    assert names == ['redis'] and requirements.lines(dropped) == ['Django']
+
+
+def test_pip_reads_copies_whose_includes_resolve_against_the_original_directory(tmp_path):
+    app = tmp_path / 'app'
+    (app / 'requirements').mkdir(parents=True)
+    (app / 'wheels').mkdir()
+    (app / 'requirements' / 'base.txt').write_text('Django==4.2.30\n-c pins.txt\n')
+    (app / 'requirements' / 'pins.txt').write_text('-r extra.txt\nasgiref<4\n')
+    (app / 'requirements' / 'extra.txt').write_text('PyMySQL\n')
+    top = app / 'requirements.txt'
+    top.write_text('-r requirements/base.txt\n--find-links wheels\n--find-links ./absent\nredis==5.0.1\n')
+    private = tmp_path / 'private'
+    private.mkdir()
+    # A file planted next to where pip reads the copies must not be what it installs.
+    (private / 'requirements').mkdir()
+    (private / 'requirements' / 'base.txt').write_text('evil\n')
+
+    requirements = pip_sync.Requirements(str(top))
+    dropped, dummy = requirements.dropped(REDIS_NAMES)
+    copy = requirements.materialize(str(private), dropped)
+
+    assert requirements.lines(dropped) == ['Django==4.2.30', 'PyMySQL']
+    copies = {path.name: path.read_text(encoding='utf-8-sig') for path in private.glob('requirements-*')}
+    assert len(copies) == 4
+    base = [name for name in copies if name.endswith('-base.txt')][0]
+    assert copies[pathlib.Path(copy).name] == '-r %s\n--find-links %s\n--find-links ./absent\n' % (
+        private / base, app / 'wheels')
+    pins = [name for name in copies if name.endswith('-pins.txt')][0]
+    assert copies[base] == 'Django==4.2.30\n-c %s\n' % (private / pins)
+    # pip reads the copy as UTF-8 whatever the original's coding comment said.
+    assert pathlib.Path(copy).read_bytes().startswith(codecs.BOM_UTF8)
+
+
+def test_shown_text_masks_credentials_in_urls(tmp_path):
+    requirements, dropped, dummy = edit(
+        tmp_path, b'--index-url https://deploy:s3cret@pypi.example/simple\nredis\nDjango\n')
+    assert requirements.top.shown(dropped) == '--index-url https://********@pypi.example/simple\nDjango\n'
+    assert 's3cret' not in requirements.top.shown()
 
 
 @pytest.mark.parametrize('requires, extras, expected', [
@@ -180,8 +313,14 @@ def test_probe_skips_roots_whose_marker_is_false(probe):
     assert described['roots'] == [{'name': 'celery', 'extras': ['redis']}]
 
 
+def test_probe_is_shipped_as_module_utils_not_embedded():
+    # Issue 10: the probe lives in plugins/module_utils, so Ansiballz ships it and linters see it.
+    assert not hasattr(pip_sync, 'PROBE')
+    assert pip_sync._pip_probe is _pip_probe
+
+
 def test_probe_runs_as_a_script_in_a_real_interpreter():
-    out = subprocess.run([sys.executable, '-I', '-c', pip_sync.PROBE], check=True, text=True,
+    out = subprocess.run([sys.executable, '-I', '-c', inspect.getsource(_pip_probe)], check=True, text=True,
                          capture_output=True,
                          input=json.dumps({'requirements': ['pytest'], 'planned': []})).stdout
     result = json.loads(out)
@@ -362,3 +501,21 @@ def test_module_fails_on_a_venv_without_pip(run_module, tmp_path):
 def test_module_fails_on_a_path_that_is_no_venv(run_module, tmp_path):
     result = run_module(pip_sync.main, {'venv': str(tmp_path), 'requirements': str(tmp_path / 'r.txt')})
     assert result['failed'] and 'is not a virtualenv' in result['msg']
+
+
+@pytest.mark.parametrize('check_mode', [True, False])
+def test_module_refuses_editable_lines_before_running_pip_or_editing(run_module, tmp_path, check_mode):
+    args = fake_venv(tmp_path, 'pip 23.0.1 from /v/lib/python3.11/site-packages/pip (python 3.11)')
+    requirements = tmp_path / 'requirements.txt'
+    requirements.write_bytes(b'redis==5.0.1\r\n-e git+https://example.org/app.git#egg=app\r\n')
+    result = run_module(pip_sync.main, dict(args, remove=['redis']), check_mode=check_mode)
+    assert result['failed'] and not result['changed']
+    assert 'nothing was changed' in result['msg'] and 'editable requirements cannot be synced' in result['msg']
+    assert result['before_freeze'] == [] and result['requirements_removed'] == []
+    assert requirements.read_bytes() == b'redis==5.0.1\r\n-e git+https://example.org/app.git#egg=app\r\n'
+
+
+def test_module_refuses_remove_with_a_revision(run_module, tmp_path):
+    args = fake_venv(tmp_path, 'pip 23.0.1 from /v/lib/python3.11/site-packages/pip (python 3.11)')
+    result = run_module(pip_sync.main, dict(args, remove=['redis'], revision='2.0.0'))
+    assert result['failed'] and 'give one of them' in result['msg']
