@@ -21,13 +21,13 @@ description:
     that C(django_session) does not have yet, encoded as C(cached_db) does, with C(expire_date) now plus the TTL
     (the session's own expiry when the key has no TTL).
   - With the C(db) or C(cached_db) engine the sessions are in the database already, and with C(file),
-    C(signed_cookies) or a cache that is not Redis they are not on Redis: nothing is copied. Where every call to
+    C(signed_cookies) or a cache that is not Redis they are not on Redis, and nothing is copied. Where every call to
     the session cache raises (Django's C(RedisCache) given django-redis' C(OPTIONS.CLIENT_CLASS)), no session can
     have been stored, so nothing is copied either. RV(reason) says which case it was.
-  - The module fails, and copies nothing, when the sessions are on Redis and it cannot carry them over
-    - a third-party engine that keeps them on Redis itself, sessions on the cache without
-    C(django.contrib.sessions) installed or its table created - with the file and line of C(SESSION_ENGINE) and
-    what to do. Run it in check mode before any change to get that refusal early.
+  - The module fails, and copies nothing, when the sessions are on Redis and it cannot carry them over (a
+    third-party engine that keeps them on Redis itself; sessions on the cache without C(django.contrib.sessions)
+    installed or its table created), with the file and line of C(SESSION_ENGINE) and what to do. Run it in check
+    mode before any change to get that refusal early.
   - Session keys and session data stay in the probe; the module returns counts only.
 author:
   - mall.cache_migration contributors (!UNKNOWN)
