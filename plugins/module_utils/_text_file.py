@@ -115,7 +115,7 @@ class LineEdits:
 
 
 def write_atomic(module, path, text):
-    """Replace the file at path with text through a temporary file in the same directory.
+    """Replace the file at path with text (str, written as UTF-8, or bytes) through a temporary file beside it.
 
     atomic_move() copies owner, group, mode and SELinux context of the file it
     replaces onto the new one, and the rename means readers see either the old
@@ -125,7 +125,7 @@ def write_atomic(module, path, text):
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=f'.{os.path.basename(path)}.', suffix='.tmp')
     module.add_cleanup_file(tmp)
     with os.fdopen(fd, 'wb') as f:
-        f.write(text.encode('utf-8'))
+        f.write(text if isinstance(text, bytes) else text.encode('utf-8'))
     module.atomic_move(tmp, path)
 
 

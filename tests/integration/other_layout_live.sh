@@ -381,8 +381,6 @@ ansible_python_interpreter: /usr/bin/python3
 mall_app_dir: $APP
 mall_venv: "{{ mall_app_dir }}/.venv"
 mall_settings_module: shopcore.settings
-mall_settings_file: "{{ mall_app_dir }}/shopcore/settings.py"
-mall_celery_import_file: "{{ mall_app_dir }}/shopcore/__init__.py"
 mall_requirements_file: "{{ mall_app_dir }}/requirements/base.txt"
 mall_env_files:
   - "{{ mall_app_dir }}/config/shop.env"

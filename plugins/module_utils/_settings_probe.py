@@ -1,0 +1,129 @@
+# Copyright (c) 2026, mall.cache_migration contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The probe that the django_settings module runs inside the Django project's virtualenv.
+
+PRIVATE: the leading underscore marks this file as internal to the
+mall.cache_migration collection. Its API may change in any release.
+
+django_settings sends the source of this whole file to ``<venv>/bin/python -c``
+with the project (or a copy of it) as working directory and
+DJANGO_SETTINGS_MODULE set, as cache_verify does with its own probe. So it must
+stay a complete script that needs only the standard library and Django. It
+reads its parameters as JSON on stdin and prints one JSON document.
+
+It reports which of the project's modules importing the settings loaded, and
+what Django made of CACHES and the session settings. With ``"full": true`` it
+also runs django.setup() and the system checks, to prove that a planned
+settings change loads.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sys
+
+
+def describe_error(exc):
+    return '%s: %s' % (type(exc).__name__, exc)
+
+
+def project_modules(names, project_dir):
+    """[{name, file}] of the modules in names whose file lies in the project, virtualenvs left out."""
+    root = os.path.realpath(project_dir) + os.sep
+    prefixes = tuple(os.path.realpath(p) + os.sep for p in {sys.prefix, sys.base_prefix, sys.exec_prefix})
+    found = []
+    for name in names:
+        path = getattr(sys.modules.get(name), '__file__', None)
+        if not path or not path.endswith('.py'):
+            continue
+        path = os.path.realpath(path)
+        if path.startswith(root) and not path.startswith(prefixes):
+            found.append({'name': name, 'file': path})
+    return found
+
+
+def cache_report(caches):
+    from django.core.cache.backends.db import DatabaseCache
+    from django.utils.module_loading import import_string
+
+    report = {}
+    for alias, config in caches.items():
+        backend = config.get('BACKEND', '')
+        entry = {'backend': backend}
+        try:
+            entry['is_database'] = issubclass(import_string(backend), DatabaseCache)
+        except Exception as exc:
+            entry['is_database'] = False
+            entry['import_error'] = describe_error(exc)
+        report[alias] = entry
+    return report
+
+
+def inspect_settings(params):
+    before = set(sys.modules)
+    from django.conf import settings
+
+    try:
+        caches = settings.CACHES
+    except Exception as exc:
+        return {'error': 'the settings %s do not load: %s' % (os.environ.get('DJANGO_SETTINGS_MODULE'),
+                                                              describe_error(exc))}
+    loaded = [name for name in sys.modules if name not in before]
+    report = {
+        'modules': project_modules(loaded, params['project_dir']),
+        'caches': cache_report(caches),
+        'session_engine': settings.SESSION_ENGINE,
+        'session_cache_alias': settings.SESSION_CACHE_ALIAS,
+        'sessions_installed': 'django.contrib.sessions' in settings.INSTALLED_APPS,
+        'celery_settings': sorted(name for name in dir(settings) if name.startswith('CELERY_')),
+    }
+    try:
+        import django
+        report['django_version'] = django.get_version()
+    except Exception:
+        pass
+    return report
+
+
+def prove(report):
+    """Every setting reads, the apps load and the system checks pass."""
+    import django
+    from django.conf import settings
+    from django.core.management import call_command
+
+    problems = []
+    for name in dir(settings):
+        if name.isupper():
+            try:
+                getattr(settings, name)
+            except Exception as exc:
+                problems.append('setting %s: %s' % (name, describe_error(exc)))
+    try:
+        django.setup()
+        call_command('check', verbosity=0)
+    except BaseException as exc:
+        problems.append(describe_error(exc))
+    report['proof_problems'] = problems
+    return report
+
+
+def main():
+    params = json.loads(sys.stdin.read() or '{}')
+    sys.path.insert(0, params['project_dir'])
+    # Whatever the settings or the checks print must not mix with the report.
+    out, sys.stdout = sys.stdout, io.StringIO()
+    try:
+        report = inspect_settings(params)
+        if params.get('full') and 'error' not in report:
+            report = prove(report)
+    except BaseException as exc:
+        report = {'error': describe_error(exc)}
+    sys.stdout = out
+    sys.stdout.write(json.dumps(report))
+
+
+if __name__ == '__main__':
+    main()

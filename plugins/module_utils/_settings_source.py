@@ -1,0 +1,593 @@
+# Copyright (c) 2026, mall.cache_migration contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Read Django settings modules with Python's ast and plan the edits of a move off Redis.
+
+PRIVATE: the leading underscore marks this file as internal to the
+mall.cache_migration collection. Its API may change in any release;
+other collections must not import it.
+
+The django_settings module asks the project's own Django which modules a
+settings module loads; this file does the rest in the module's Python:
+
+- SettingsFile parses one file with ast (encoding line, UTF-8 BOM, CRLF and a
+  missing final newline kept) and lists its top-level statements;
+- settings_events() follows `from .base import *` in execution order, so the
+  last binding of a name is the effective one, as Django sees it;
+- plan_database() decides each edit: the Redis aliases of CACHES become
+  DatabaseCache (TIMEOUT, KEY_PREFIX, VERSION, KEY_FUNCTION kept as source
+  text), CELERY_* settings, the Celery app import and unused reads of removed
+  env keys go, SESSION_ENGINE on a Redis cache becomes cached_db;
+- apply_edits() writes them by character ranges: every byte outside the
+  edited ranges stays as it was.
+
+What it cannot rewrite safely raises Refusal, naming the file and line.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import tokenize
+
+DATABASE_BACKEND = 'django.core.cache.backends.db.DatabaseCache'
+CACHED_DB_SESSIONS = 'django.contrib.sessions.backends.cached_db'
+CACHE_SESSIONS = 'django.contrib.sessions.backends.cache'
+# Alias options that keep their meaning on any backend, kept as source text.
+KEPT_ALIAS_OPTIONS = ('TIMEOUT', 'KEY_PREFIX', 'VERSION', 'KEY_FUNCTION')
+# Call names that read an environment variable: decouple's config(), django-environ's
+# env() and env.str()/int()..., os.getenv(), os.environ.get().
+ENV_READ_CALLS = frozenset((
+    'config', 'env', 'getenv', 'get', 'str', 'int', 'bool', 'float', 'list', 'tuple', 'dict',
+    'url', 'json', 'path', 'cache', 'cache_url', 'db', 'db_url', 'setdefault',
+))
+BOM = b'\xef\xbb\xbf'
+MASK = '********'
+
+
+class Refusal(Exception):
+    """A shape the plan cannot rewrite safely; the message names file and line."""
+
+
+def is_redis_backend(backend):
+    """Whether a CACHES BACKEND path is a Redis one (django-redis, Django's own, django-redis-cache)."""
+    return isinstance(backend, str) and ('redis' in backend.lower())
+
+
+def is_database_backend(backend):
+    return backend == DATABASE_BACKEND
+
+
+class Statement:
+    """One top-level statement of a settings file and what it does to settings."""
+
+    def __init__(self, source, node):
+        self.source = source
+        self.node = node
+        self.start = node.lineno
+        self.end = node.end_lineno
+        self.binds = assigned_names(node)
+        self.mutates = mutated_names(node)
+        self.star_import = star_import_of(node, source.module)
+        self.env_reads = env_reads(node)
+
+    @property
+    def location(self):
+        return '%s:%d' % (self.source.path, self.start)
+
+    def describe(self):
+        return dict(file=self.source.path, start=self.start, end=self.end)
+
+
+class SettingsFile:
+    """A Python file as text and as ast, with every byte kept for the write back."""
+
+    def __init__(self, path, data, module=''):
+        self.path = path
+        self.module = module
+        self.bom = data.startswith(BOM)
+        try:
+            self.encoding, dummy = tokenize.detect_encoding(io.BytesIO(data).readline)
+        except SyntaxError as e:
+            raise Refusal('%s: %s' % (path, e))
+        if self.encoding == 'utf-8-sig':
+            self.encoding = 'utf-8'
+        body = data[len(BOM):] if self.bom else data
+        try:
+            self.text = body.decode(self.encoding)
+        except (UnicodeDecodeError, LookupError) as e:
+            raise Refusal('%s is not valid %s text: %s' % (path, self.encoding, e))
+        try:
+            self.tree = ast.parse(self.text, filename=path)
+        except SyntaxError as e:
+            raise Refusal('%s:%s does not parse: %s. Fix the file first; nothing was changed.'
+                          % (path, e.lineno, e.msg))
+        self.lines = self.text.splitlines(keepends=True) if self.text else []
+        # Offsets of each line start in the text, for (line, column) -> index.
+        self._line_starts = [0]
+        for line in self.lines:
+            self._line_starts.append(self._line_starts[-1] + len(line))
+        self.statements = [Statement(self, node) for node in self.tree.body]
+
+    @property
+    def eol(self):
+        """The line ending the file mostly uses."""
+        crlf = sum(1 for line in self.lines if line.endswith('\r\n'))
+        return '\r\n' if crlf * 2 > len(self.lines) else '\n'
+
+    def index(self, lineno, col_offset):
+        """Index in self.text of an ast position (col_offset counts UTF-8 bytes)."""
+        line = self.lines[lineno - 1]
+        return self._line_starts[lineno - 1] + len(line.encode('utf-8')[:col_offset].decode('utf-8', 'replace'))
+
+    def node_span(self, node):
+        return self.index(node.lineno, node.col_offset), self.index(node.end_lineno, node.end_col_offset)
+
+    def segment(self, node):
+        start, end = self.node_span(node)
+        return self.text[start:end]
+
+    def line_span(self, statement):
+        """Characters of the statement's whole lines, line endings included."""
+        return self._line_starts[statement.start - 1], self._line_starts[statement.end]
+
+    def indent_of(self, lineno):
+        line = self.lines[lineno - 1]
+        return line[:len(line) - len(line.lstrip(' \t'))]
+
+    def encode(self, text):
+        return (BOM if self.bom else b'') + text.encode(self.encoding)
+
+
+def target_names(target):
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return [name for elt in target.elts for name in target_names(elt)]
+    if isinstance(target, ast.Starred):
+        return target_names(target.value)
+    return []
+
+
+def assigned_names(node):
+    """Names a top-level statement binds (CACHES = ..., CACHES: dict = ..., import)."""
+    if isinstance(node, ast.Assign):
+        return [name for target in node.targets for name in target_names(target)]
+    if isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+        return target_names(node.target)
+    if isinstance(node, ast.ImportFrom):
+        return [alias.asname or alias.name for alias in node.names if alias.name != '*']
+    if isinstance(node, ast.Import):
+        return [(alias.asname or alias.name).split('.')[0] for alias in node.names]
+    return []
+
+
+def subscript_root(node):
+    while isinstance(node, (ast.Subscript, ast.Attribute)):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def mutated_names(node):
+    """Names whose object a statement changes in place: CACHES['x'] = ..., CACHES.update(...)."""
+    names = []
+    if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        names += [subscript_root(t) for t in targets if isinstance(t, (ast.Subscript, ast.Attribute))]
+        if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+            names.append(node.target.id)
+    elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+        func = node.value.func
+        if isinstance(func, ast.Attribute):
+            names.append(subscript_root(func.value))
+    return [name for name in names if name]
+
+
+def resolve_module(module, level, name):
+    """Absolute name of `from <level dots><name> import ...` written in module."""
+    if level == 0:
+        return name
+    parts = module.split('.')
+    base = parts[:len(parts) - level] if level <= len(parts) else []
+    return '.'.join(base + ([name] if name else []))
+
+
+def star_import_of(node, module):
+    if isinstance(node, ast.ImportFrom) and any(alias.name == '*' for alias in node.names):
+        return resolve_module(module, node.level, node.module or '')
+    return None
+
+
+def nested_star_imports(node, module):
+    """Star imports inside a compound statement (try: from .local import * except ImportError)."""
+    found = []
+    for child in ast.walk(node):
+        if child is not node and isinstance(child, ast.ImportFrom):
+            target = star_import_of(child, module)
+            if target:
+                found.append(target)
+    return found
+
+
+def call_name(func):
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return None
+
+
+def is_environ(node):
+    """os.environ or environ."""
+    return (isinstance(node, ast.Attribute) and node.attr == 'environ') or (
+        isinstance(node, ast.Name) and node.id == 'environ')
+
+
+def env_reads(node):
+    """[(key, has_default)] of every environment read in a statement."""
+    reads = []
+    for child in ast.walk(node):
+        if isinstance(child, ast.Call) and child.args and isinstance(child.args[0], ast.Constant) \
+                and isinstance(child.args[0].value, str) and call_name(child.func) in ENV_READ_CALLS:
+            if call_name(child.func) in ('get', 'setdefault') and not is_environ(getattr(child.func, 'value', None)):
+                continue
+            has_default = len(child.args) > 1 or any(k.arg == 'default' for k in child.keywords)
+            reads.append((child.args[0].value, has_default))
+        elif isinstance(child, ast.Subscript) and is_environ(child.value) \
+                and isinstance(child.slice, ast.Constant) and isinstance(child.slice.value, str):
+            reads.append((child.slice.value, False))
+    return reads
+
+
+def loaded_names(node):
+    return {child.id for child in ast.walk(node) if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load)}
+
+
+def settings_events(files, module, name, loaded, seen=None):
+    """Statements binding or changing `name`, in the order Django executes them for module.
+
+    files maps a module name to its SettingsFile; loaded is the set of module names
+    Django really imported (a `try: from .local import *` counts only when it did).
+    """
+    seen = set() if seen is None else seen
+    source = files.get(module)
+    if source is None or module in seen:
+        return []
+    seen.add(module)
+    events = []
+    for statement in source.statements:
+        imported = [statement.star_import] if statement.star_import else nested_star_imports(statement.node, module)
+        for target in imported:
+            if target in loaded:
+                events += settings_events(files, target, name, loaded, seen)
+        if name in statement.binds or name in statement.mutates:
+            events.append(statement)
+        elif not statement.star_import and name in compound_names(statement.node):
+            raise Refusal('%s sets %s inside %s: a conditional or loop cannot be rewritten safely. '
+                          'Make it one top-level assignment, or deliver the change as a release '
+                          '(mall_release_version). Nothing was changed.'
+                          % (statement.location, name, type(statement.node).__name__.lower()))
+    return events
+
+
+def compound_names(node):
+    """Names bound or changed anywhere inside a compound statement (if/try/for/with/def)."""
+    if not isinstance(node, (ast.If, ast.Try, ast.For, ast.While, ast.With, ast.FunctionDef, ast.ClassDef)):
+        return set()
+    if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+        return set()
+    names = set()
+    for child in ast.walk(node):
+        if isinstance(child, ast.stmt) and child is not node:
+            names.update(assigned_names(child))
+            names.update(mutated_names(child))
+    return names
+
+
+def chain_modules(files, module, loaded, seen=None):
+    """The settings module and every module it star-imports, depth first, each once."""
+    seen = [] if seen is None else seen
+    if module in seen or module not in files:
+        return seen
+    seen.append(module)
+    for statement in files[module].statements:
+        imported = [statement.star_import] if statement.star_import else nested_star_imports(statement.node, module)
+        for target in imported:
+            if target in loaded:
+                chain_modules(files, target, loaded, seen)
+    return seen
+
+
+def dict_items(node):
+    """{constant key: value node} of a dict literal, or None when a key is not a constant string."""
+    items = {}
+    for key, value in zip(node.keys, node.values):
+        if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
+            return None
+        items[key.value] = value
+    return items
+
+
+class Edit:
+    """Replace characters [start, end) of a file; the statement lines it touches are reported."""
+
+    def __init__(self, statement, start, end, text, action, setting, reason):
+        self.statement = statement
+        self.start = start
+        self.end = end
+        self.text = text
+        self.action = action
+        self.setting = setting
+        self.reason = reason
+
+    @property
+    def source(self):
+        return self.statement.source
+
+    def describe(self):
+        return dict(self.statement.describe(), action=self.action, setting=self.setting, reason=self.reason)
+
+
+class Planner:
+    """Decides the edits that take the settings of one module off Redis."""
+
+    def __init__(self, files, settings_module, loaded, runtime, options):
+        self.files = files
+        self.module = settings_module
+        self.loaded = loaded
+        self.runtime = runtime
+        self.options = options
+        self.edits = []
+        self.chain = chain_modules(files, settings_module, loaded)
+
+    def _edit(self, statement, start, end, text, action, setting, reason):
+        for other in self.edits:
+            if other.source is statement.source and other.start < end and start < other.end:
+                return
+        self.edits.append(Edit(statement, start, end, text, action, setting, reason))
+
+    def remove(self, statement, setting, reason):
+        self._check_own_lines(statement)
+        start, end = statement.source.line_span(statement)
+        self._edit(statement, start, end, '', 'remove', setting, reason)
+
+    def replace_node(self, statement, node, text, setting, reason):
+        start, end = statement.source.node_span(node)
+        self._edit(statement, start, end, text, 'replace', setting, reason)
+
+    def _check_own_lines(self, statement):
+        for other in statement.source.statements:
+            if other is not statement and (other.start <= statement.end and statement.start <= other.end):
+                raise Refusal('%s shares its line with another statement (a `;`): put each on its own line. '
+                              'Nothing was changed.' % statement.location)
+
+    # CACHES -----------------------------------------------------------------
+
+    def alias_config(self, statement, alias, node):
+        """The replacement text of one Redis alias, or None when the alias is not on Redis."""
+        source = statement.source
+        if not isinstance(node, ast.Dict):
+            backend = self.runtime.get('caches', {}).get(alias, {}).get('backend')
+            if backend is None or is_redis_backend(backend):
+                raise Refusal('%s: CACHES[%r] is not a dict literal (it is built by %s), so it cannot be rewritten '
+                              'safely. Write it as a literal dict, or deliver the change as a release '
+                              '(mall_release_version). Nothing was changed.'
+                              % (statement.location, alias, type(node).__name__))
+            return None
+        items = dict_items(node)
+        if items is None:
+            raise Refusal('%s: CACHES[%r] has a key that is not a string literal. Nothing was changed.'
+                          % (statement.location, alias))
+        backend = items.get('BACKEND')
+        if not (isinstance(backend, ast.Constant) and isinstance(backend.value, str)):
+            raise Refusal('%s: the BACKEND of CACHES[%r] is not a string literal, so whether it is Redis cannot be '
+                          'decided from the source. Write it as a literal, or deliver the change as a release '
+                          '(mall_release_version). Nothing was changed.' % (statement.location, alias))
+        if not is_redis_backend(backend.value):
+            return None
+        indent = source.indent_of(node.lineno)
+        # The old items' own indentation where they stand on lines of their own (tabs stay tabs).
+        first_key = node.keys[0] if node.keys else None
+        inner = source.indent_of(first_key.lineno) if first_key is not None and first_key.lineno > node.lineno \
+            else indent + '    '
+        eol = source.eol
+        options = dict(self.options.get('defaults', {}))
+        options.update({name: source.segment(items[name]) for name in KEPT_ALIAS_OPTIONS if name in items})
+        lines = ['{',
+                 "%s'BACKEND': %r," % (inner, DATABASE_BACKEND),
+                 "%s'LOCATION': %r," % (inner, self.options['table'])]
+        lines += ["%s%r: %s," % (inner, name, options[name]) for name in KEPT_ALIAS_OPTIONS if name in options]
+        lines.append("%s'OPTIONS': {'MAX_ENTRIES': %d, 'CULL_FREQUENCY': %d}," % (
+            inner, self.options['max_entries'], self.options['cull_frequency']))
+        lines.append(indent + '}')
+        return eol.join(lines)
+
+    def plan_caches(self):
+        events = settings_events(self.files, self.module, 'CACHES', self.loaded)
+        redis_aliases = set()
+        for statement in events:
+            node = statement.node
+            if 'CACHES' in statement.binds:
+                value = node.value
+                if isinstance(node, ast.ImportFrom):
+                    continue
+                if isinstance(node, ast.AugAssign) or not isinstance(value, ast.Dict):
+                    raise Refusal('%s: CACHES is built by %s, not a dict literal, so it cannot be rewritten '
+                                  'safely. Write it as a literal dict, or deliver the change as a release '
+                                  '(mall_release_version). Nothing was changed.'
+                                  % (statement.location, type(value).__name__ if value else 'an annotation'))
+                pairs = self._alias_pairs(statement, value)
+            else:
+                pairs = self._mutation_pairs(statement)
+            for alias, alias_node in pairs:
+                text = self.alias_config(statement, alias, alias_node)
+                if text is not None:
+                    redis_aliases.add(alias)
+                    self.replace_node(statement, alias_node, text, 'CACHES',
+                                      'CACHES[%r] on Redis becomes DatabaseCache on %s'
+                                      % (alias, self.options['table']))
+        return redis_aliases
+
+    def _alias_pairs(self, statement, value):
+        items = dict_items(value)
+        if items is None:
+            raise Refusal('%s: CACHES has a key that is not a string literal (or a ** merge). Nothing was changed.'
+                          % statement.location)
+        return list(items.items())
+
+    def _mutation_pairs(self, statement):
+        node = statement.node
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Subscript) \
+                and isinstance(node.targets[0].value, ast.Name) and isinstance(node.targets[0].slice, ast.Constant):
+            return [(node.targets[0].slice.value, node.value)]
+        if isinstance(node, ast.Expr) and call_name(node.value.func) == 'update' \
+                and len(node.value.args) == 1 and isinstance(node.value.args[0], ast.Dict) \
+                and not node.value.keywords:
+            return self._alias_pairs(statement, node.value.args[0])
+        raise Refusal('%s changes CACHES in a way that cannot be rewritten safely (%s). Assign whole aliases '
+                      "(CACHES['name'] = {...}) or CACHES.update({...}) instead. Nothing was changed."
+                      % (statement.location, statement.source.segment(node).splitlines()[0].strip()))
+
+    # Sessions, Celery, env reads -------------------------------------------
+
+    def plan_sessions(self, redis_aliases):
+        engine = self.runtime.get('session_engine')
+        alias = self.runtime.get('session_cache_alias', 'default')
+        if engine != CACHE_SESSIONS or alias not in redis_aliases:
+            return
+        events = [s for s in settings_events(self.files, self.module, 'SESSION_ENGINE', self.loaded)
+                  if 'SESSION_ENGINE' in s.binds and not isinstance(s.node, ast.ImportFrom)]
+        if not events:
+            return
+        statement = events[-1]
+        self.replace_node(statement, statement.node.value, repr(CACHED_DB_SESSIONS), 'SESSION_ENGINE',
+                          'sessions move from the Redis cache to cached_db (the database, read through the cache)')
+
+    def plan_celery(self):
+        for module in self.chain:
+            for statement in self.files[module].statements:
+                names = statement.binds
+                if names and all(name.startswith('CELERY_') for name in names) \
+                        and not isinstance(statement.node, (ast.Import, ast.ImportFrom)):
+                    self.remove(statement, names[0], 'Celery settings go with Redis')
+
+    def plan_celery_import(self, init_files):
+        """Remove `from .celery import app as celery_app` and an __all__ naming only it."""
+        for source in init_files:
+            removed = set()
+            for statement in source.statements:
+                node = statement.node
+                if isinstance(node, ast.ImportFrom) and (node.module or '').split('.')[-1] == 'celery' \
+                        and resolve_module(source.module, node.level, node.module or '') in self.loaded:
+                    removed.update(statement.binds)
+                    self.remove(statement, 'celery', 'the Celery app goes with Redis')
+            for statement in source.statements:
+                node = statement.node
+                if removed and statement.binds == ['__all__'] and isinstance(node, ast.Assign) \
+                        and isinstance(node.value, (ast.Tuple, ast.List)):
+                    names = [elt.value for elt in node.value.elts if isinstance(elt, ast.Constant)]
+                    if names and set(names) <= removed:
+                        self.remove(statement, '__all__', 'it names only the Celery app')
+
+    def plan_env_reads(self, keys):
+        """Remove assignments that read a removed env key and that nothing uses any more."""
+        keys = set(keys)
+        candidates = []
+        for module in self.chain:
+            for statement in self.files[module].statements:
+                if self._covered(statement):
+                    continue
+                reads = [(key, default) for key, default in statement.env_reads if key in keys]
+                if reads:
+                    candidates.append((statement, reads))
+        used = self._names_used_after_edits()
+        for statement, reads in candidates:
+            simple = isinstance(statement.node, (ast.Assign, ast.AnnAssign)) and statement.binds
+            if simple and not (set(statement.binds) & used):
+                self.remove(statement, statement.binds[0], 'reads %s, which the env files no longer set'
+                            % ', '.join(sorted({key for key, dummy in reads})))
+            elif not all(default for dummy, default in reads):
+                raise Refusal('%s reads %s without a default, and the migration removes that key from the env files. '
+                              'Give it a default or remove that use, or deliver the change as a release '
+                              '(mall_release_version). Nothing was changed.'
+                              % (statement.location, ', '.join(sorted(k for k, d in reads if not d))))
+
+    def _covered(self, statement):
+        return any(edit.statement is statement for edit in self.edits)
+
+    def _names_used_after_edits(self):
+        used = set()
+        for module in self.chain:
+            source = self.files[module]
+            new_text = apply_to_text(source, [e for e in self.edits if e.source is source])
+            used |= loaded_names(ast.parse(new_text))
+        return used
+
+    def plan(self, redis_env_keys, init_files):
+        redis_aliases = self.plan_caches()
+        self.plan_sessions(redis_aliases)
+        self.plan_celery()
+        self.plan_celery_import(init_files)
+        self.plan_env_reads(redis_env_keys)
+        return self.edits
+
+
+def apply_to_text(source, edits):
+    """The file's text with edits applied; every other character kept."""
+    text = source.text
+    for edit in sorted(edits, key=lambda e: e.start, reverse=True):
+        text = text[:edit.start] + edit.text + text[edit.end:]
+    return text
+
+
+def new_contents(edits):
+    """{path: new bytes} of every file the edits change."""
+    by_file = {}
+    for edit in edits:
+        by_file.setdefault(edit.source.path, (edit.source, []))[1].append(edit)
+    return {path: source.encode(apply_to_text(source, file_edits)) for path, (source, file_edits) in by_file.items()}
+
+
+def mask_secrets(text):
+    """Source text with string literals that may hold a secret masked, for diffs."""
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        return MASK
+    result = text.splitlines(keepends=True)
+    # Replace from the end so that earlier columns stay valid.
+    for token in reversed(tokens):
+        if token.type == tokenize.STRING and looks_secret(token.string) and token.start[0] == token.end[0]:
+            row, col = token.start
+            line = result[row - 1]
+            result[row - 1] = line[:col] + repr(MASK) + line[token.end[1]:]
+    return ''.join(result)
+
+
+def looks_secret(literal):
+    lowered = literal.lower()
+    return ('://' in literal and '@' in literal) or any(
+        word in lowered for word in ('password', 'secret', 'token', 'passwd'))
+
+
+def statement_diff(edits):
+    """Ansible diff of the changed statements only, secrets masked."""
+    by_statement = {}
+    for edit in edits:
+        by_statement.setdefault((edit.source.path, edit.statement.start), []).append(edit)
+    before, after = [], []
+    for key in sorted(by_statement):
+        statement_edits = by_statement[key]
+        statement = statement_edits[0].statement
+        source = statement.source
+        first, last = source.line_span(statement)
+        old = source.text[first:last]
+        new = old
+        for edit in sorted(statement_edits, key=lambda e: e.start, reverse=True):
+            new = new[:max(edit.start - first, 0)] + edit.text + new[edit.end - first:]
+        header = '# %s:%d-%d: %s\n' % (source.path, statement.start, statement.end,
+                                      '; '.join(edit.reason for edit in statement_edits))
+        before.append(header + mask_secrets(old.replace('\r\n', '\n')))
+        after.append(header + mask_secrets(new.replace('\r\n', '\n')))
+    return dict(before=''.join(before), after=''.join(after),
+                before_header='settings statements', after_header='settings statements')

@@ -1,0 +1,421 @@
+#!/usr/bin/python
+# Copyright (c) 2026, mall.cache_migration contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: django_settings
+short_description: Find where a Django project really sets CACHES, sessions and Celery, and move them off Redis
+version_added: 1.1.0
+description:
+  - Asks the project's own Django, in its virtualenv, which of the project's modules the settings module
+    O(settings) loads, and reads each with Python's C(ast). It follows C(from .base import *) in the
+    order Django executes it, so it knows which top-level statement sets the effective C(CACHES),
+    C(SESSION_ENGINE) and C(CELERY_*) values, and which statements read the env keys O(redis_env_keys).
+  - With O(state=database) it changes exactly the statements it must, and leaves every other byte of every
+    file as it was (comments, blank lines, quotes, CRLF, a missing final newline, the encoding line, a BOM).
+    Each C(CACHES) alias on Redis, wherever it is defined, effective or shadowed, becomes
+    C(django.core.cache.backends.db.DatabaseCache) on O(table), with its C(TIMEOUT), C(KEY_PREFIX),
+    C(VERSION) and C(KEY_FUNCTION) kept as their source text. Aliases on other backends stay untouched.
+    C(CELERY_*) settings, the import of the Celery app in the project's package and assignments that read a
+    removed env key and that nothing uses any more are removed. C(SESSION_ENGINE) on a Redis cache becomes
+    C(cached_db), so sessions live in the database (see the session_carryover module for the sessions already
+    in Redis).
+  - It refuses, before any change and naming the file and line, what it cannot rewrite safely, for example
+    C(CACHES) built by a function call, a loop or a conditional, a BACKEND that is not a literal, a statement
+    sharing its line with another one, a removed env key read without a default by a setting that stays,
+    and a settings file that does not parse.
+  - With O(prove=true) it first applies the plan to a copy of the project, loads the copy with the project's
+    own Django and environment, and fails unless C(CACHES['default']) resolves to the database backend, every
+    setting reads and the system checks pass.
+  - After writing, it loads the real settings again and puts every file back as it was if the project's Django
+    does not report the database backend.
+author:
+  - mall.cache_migration contributors (!UNKNOWN)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+options:
+  project_dir:
+    description: Directory of the Django project, the one that holds C(manage.py).
+    type: path
+    required: true
+  venv:
+    description: Virtualenv of the project; its C(bin/python) loads the settings.
+    type: path
+    required: true
+  settings:
+    description: The settings module, as E(DJANGO_SETTINGS_MODULE) names it.
+    type: str
+    required: true
+  environment:
+    description:
+      - More environment variables for loading the settings. Values may be secrets and are never logged.
+    type: dict
+    default: {}
+  state:
+    description:
+      - V(inspected) only reports. V(database) moves the settings onto the database cache.
+    type: str
+    choices: [inspected, database]
+    default: inspected
+  table:
+    description: The cache table that C(LOCATION) names. Required with O(state=database).
+    type: str
+  max_entries:
+    description: C(OPTIONS.MAX_ENTRIES) of the new aliases. Django's own default, 300, evicts most of a shop's cache.
+    type: int
+    default: 20000
+  cull_frequency:
+    description: C(OPTIONS.CULL_FREQUENCY) of the new aliases.
+    type: int
+    default: 3
+  default_options:
+    description:
+      - Source text of alias options (C(KEY_PREFIX), C(TIMEOUT), C(VERSION), C(KEY_FUNCTION)) that a Redis alias
+        does not set itself, for example V(KEY_PREFIX) set to V('mall_server'). Each must be a Python expression.
+    type: dict
+    default: {}
+  redis_env_keys:
+    description: Env keys that the migration removes from the env files; reads of them must go too.
+    type: list
+    elements: str
+    default: []
+    no_log: false
+  prove:
+    description: Before any change, load a copy of the project with the planned settings and fail unless it works.
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Reports the plan and the diff, and writes nothing. O(prove=true) still loads the copy, in a temporary directory.
+  diff_mode:
+    support: full
+    details:
+      - The diff holds the changed statements only, with string literals that look like secrets masked.
+  idempotent:
+    support: full
+    details:
+      - Once the settings are on the database, the plan is empty and nothing changes.
+  platform:
+    platforms: posix
+notes:
+  - Python source is parsed by the module's own Python; syntax newer than it is refused.
+  - Another settings module that star-imports the same base module but is not O(settings) is not loaded, so a name
+    it reads from base that this plan removes is not seen. Run the module once per settings module in use.
+seealso:
+  - module: mall.cache_migration.cache_verify
+    description: Verify the cache the settings now name.
+'''
+
+EXAMPLES = r'''
+- name: Show where the settings define CACHES and what the move would change
+  mall.cache_migration.django_settings:
+    project_dir: /srv/mall-server
+    venv: /srv/mall-server/venv
+    settings: mall_server.settings.development
+    state: database
+    table: mall_server_cache
+    redis_env_keys: [REDIS_URL, REDIS_HOST, REDIS_PORT, REDIS_PASSWORD]
+    prove: true
+  check_mode: true
+  diff: true
+  register: __plan
+
+- name: Move the settings onto the database cache
+  mall.cache_migration.django_settings:
+    project_dir: /srv/mall-server
+    venv: /srv/mall-server/venv
+    settings: mall_server.settings.development
+    state: database
+    table: mall_server_cache
+    redis_env_keys: [REDIS_URL, REDIS_HOST, REDIS_PORT, REDIS_PASSWORD]
+'''
+
+RETURN = r'''
+modules:
+  description: The project's modules that loading O(settings) imported, in import order.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{name: mall_server.settings.development, file: /srv/mall-server/mall_server/settings/development.py}]
+statements:
+  description:
+    - Every top-level statement that sets a setting that matters (C(CACHES), C(SESSION_ENGINE),
+      C(SESSION_CACHE_ALIAS), C(CELERY_*)) or reads one of O(redis_env_keys), in execution order.
+    - C(effective) is true for the last binding of each setting, the one Django uses.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{setting: CACHES, file: /srv/mall-server/mall_server/settings/base.py, start: 60, end: 70, effective: false}]
+caches:
+  description: What Django made of C(CACHES) before the change, per alias (C(backend), C(is_database)).
+  returned: always
+  type: dict
+sessions:
+  description: C(engine) and C(cache_alias) of the sessions, and C(on_redis) when they live on a Redis cache.
+  returned: always
+  type: dict
+plan:
+  description: The edits, each with C(file), C(start) and C(end) (lines of the statement, 1-based, inclusive),
+    C(action) (C(replace) or C(remove)), C(setting) and C(reason). Empty when nothing is left to change.
+  returned: always
+  type: list
+  elements: dict
+files:
+  description: The files the plan changes (to keep in a restore point before the change).
+  returned: always
+  type: list
+  elements: str
+backend:
+  description: The C(default) alias' backend as the project's Django reports it after the run (in check mode, before).
+  returned: always
+  type: str
+proof:
+  description: With O(prove=true), the result of loading the planned settings in a copy (C(ok), C(backend), C(problems)).
+  returned: when O(prove=true) and the plan is not empty
+  type: dict
+'''
+
+import ast
+import inspect
+import json
+import os
+import shutil
+import stat
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.mall.cache_migration.plugins.module_utils import _settings_probe
+from ansible_collections.mall.cache_migration.plugins.module_utils._settings_source import (
+    Planner,
+    Refusal,
+    SettingsFile,
+    is_redis_backend,
+    new_contents,
+    settings_events,
+    statement_diff,
+)
+from ansible_collections.mall.cache_migration.plugins.module_utils._text_file import write_atomic
+from ansible_collections.mall.cache_migration.plugins.module_utils._venv import tail, venv_python
+
+# Folders a copy of the project for the proof leaves out: they hold no settings.
+PROOF_SKIPPED_DIRS = ('.git', 'node_modules', '__pycache__', 'media', 'static', 'staticfiles', '.tox', '.venv')
+# Larger files (logs, dumps, uploads) are no settings either.
+PROOF_MAX_FILE_BYTES = 10 * 1024 * 1024
+SETTINGS_THAT_MATTER = ('CACHES', 'SESSION_ENGINE', 'SESSION_CACHE_ALIAS')
+
+
+def run_probe(module, python, project_dir, full=False):
+    params = module.params
+    env = {name: str(value) for name, value in params['environment'].items()}
+    env['DJANGO_SETTINGS_MODULE'] = params['settings']
+    rc, out, err = module.run_command(
+        [python, '-c', inspect.getsource(_settings_probe)], cwd=project_dir, environ_update=env,
+        data=json.dumps(dict(project_dir=project_dir, full=full)),
+    )
+    try:
+        report = json.loads(out)
+    except ValueError:
+        report = {'error': 'the settings probe in %s printed no report (rc %d): %s' % (python, rc, tail(err or out))}
+    return report
+
+
+def read_files(runtime):
+    """{module name: SettingsFile} of the project's modules the settings loaded."""
+    return {entry['name']: SettingsFile(entry['file'], read_bytes(entry['file']), module=package_module(entry))
+            for entry in runtime['modules']}
+
+
+def package_module(entry):
+    """The name relative imports resolve against: a package's __init__ stands for the package itself."""
+    name = entry['name']
+    return name + '.__init__' if entry['file'].endswith('__init__.py') else name
+
+
+def report_statements(files, settings, loaded, keys):
+    rows = []
+    names = set(SETTINGS_THAT_MATTER)
+    for source in files.values():
+        for statement in source.statements:
+            names.update(n for n in statement.binds if n.startswith('CELERY_'))
+    for name in sorted(names):
+        events = settings_events(files, settings, name, loaded)
+        bindings = [s for s in events if name in s.binds]
+        for statement in events:
+            rows.append(dict(statement.describe(), setting=name,
+                             effective=bool(bindings) and statement is bindings[-1]))
+    for source in files.values():
+        for statement in source.statements:
+            read = sorted({key for key, dummy in statement.env_reads if key in keys})
+            if read:
+                rows.append(dict(statement.describe(), setting=None, reads=read, effective=False))
+    return rows
+
+
+def sessions_report(runtime):
+    alias = runtime.get('session_cache_alias', 'default')
+    engine = runtime.get('session_engine')
+    backend = runtime.get('caches', {}).get(alias, {}).get('backend')
+    on_cache = engine in ('django.contrib.sessions.backends.cache', 'django.contrib.sessions.backends.cached_db')
+    return dict(engine=engine, cache_alias=alias, on_redis=bool(on_cache and is_redis_backend(backend)))
+
+
+def worth_copying(path):
+    """Directories, links and regular files of a sensible size; never sockets or pipes."""
+    mode = os.lstat(path)
+    if stat.S_ISDIR(mode.st_mode) or stat.S_ISLNK(mode.st_mode):
+        return True
+    return stat.S_ISREG(mode.st_mode) and mode.st_size <= PROOF_MAX_FILE_BYTES
+
+
+def copy_project(module, project_dir, venv):
+    """A copy of the project in the module's temporary directory, for the proof."""
+    dest = os.path.join(module.tmpdir, 'proof', os.path.basename(project_dir.rstrip('/')) or 'project')
+    skipped_venv = os.path.realpath(venv)
+
+    def ignore(directory, names):
+        return [n for n in names if n in PROOF_SKIPPED_DIRS or not worth_copying(os.path.join(directory, n))
+                or os.path.realpath(os.path.join(directory, n)) == skipped_venv]
+
+    shutil.copytree(project_dir, dest, symlinks=True, ignore=ignore)
+    return dest
+
+
+def prove(module, python, contents):
+    params = module.params
+    project_dir = os.path.realpath(params['project_dir'])
+    copy = copy_project(module, project_dir, params['venv'])
+    for path, data in contents.items():
+        relative = os.path.relpath(path, project_dir)
+        if relative.startswith('..'):
+            return dict(ok=False, problems=['%s lies outside the project; the proof cannot copy it' % path])
+        with open(os.path.join(copy, relative), 'wb') as f:
+            f.write(data)
+    report = run_probe(module, python, copy, full=True)
+    if 'error' in report:
+        return dict(ok=False, backend=None, problems=[report['error']])
+    default = report['caches'].get('default', {})
+    problems = list(report.get('proof_problems', []))
+    if not default.get('is_database'):
+        problems.insert(0, "CACHES['default'] would use %s, not the database" % default.get('backend'))
+    return dict(ok=not problems, backend=default.get('backend'), problems=problems)
+
+
+def write_and_check(module, python, contents, originals):
+    """Write the new files; put them all back if the project's Django does not then use the database."""
+    for path, data in contents.items():
+        write_atomic(module, path, data)
+    report = run_probe(module, python, os.path.realpath(module.params['project_dir']))
+    default = report.get('caches', {}).get('default', {})
+    if 'error' in report or not default.get('is_database'):
+        for path, data in originals.items():
+            write_atomic(module, path, data)
+        module.fail_json(msg='After the change the settings %s %s, so every file was put back as it was. Nothing was '
+                             'changed.' % (module.params['settings'], report.get('error') or 'use %s, not the database'
+                                           % default.get('backend')), files=sorted(contents))
+    return default.get('backend')
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            project_dir=dict(type='path', required=True),
+            venv=dict(type='path', required=True),
+            settings=dict(type='str', required=True),
+            environment=dict(type='dict', default={}, no_log=True),
+            state=dict(type='str', choices=['inspected', 'database'], default='inspected'),
+            table=dict(type='str'),
+            max_entries=dict(type='int', default=20000),
+            cull_frequency=dict(type='int', default=3),
+            default_options=dict(type='dict', default={}),
+            redis_env_keys=dict(type='list', elements='str', default=[], no_log=False),
+            prove=dict(type='bool', default=False),
+        ),
+        required_if=[('state', 'database', ['table'])],
+        supports_check_mode=True,
+    )
+    params = module.params
+    for name in ('max_entries', 'cull_frequency'):
+        if params[name] < 1:
+            module.fail_json(msg='%s must be a positive integer, got %d' % (name, params[name]))
+    python = venv_python(module, params['venv'])
+    project_dir = os.path.realpath(params['project_dir'])
+    if not os.path.isfile(os.path.join(project_dir, 'manage.py')):
+        module.fail_json(msg='%s holds no manage.py: set mall_app_dir to the Django project. Nothing was changed.'
+                             % project_dir)
+
+    runtime = run_probe(module, python, project_dir)
+    if 'error' in runtime:
+        module.fail_json(msg='Cannot load the settings %s with %s: %s. Nothing was changed.'
+                             % (params['settings'], python, runtime['error']))
+    loaded = {entry['name'] for entry in runtime['modules']}
+    result = dict(changed=False, modules=runtime['modules'], caches=runtime['caches'],
+                  sessions=sessions_report(runtime), plan=[], files=[],
+                  backend=runtime['caches'].get('default', {}).get('backend'))
+    try:
+        files = read_files(runtime)
+        if params['settings'] not in files:
+            module.fail_json(msg='The settings module %s was not found among the project files the settings loaded.'
+                                 % params['settings'], **result)
+        result['statements'] = report_statements(files, params['settings'], loaded, set(params['redis_env_keys']))
+        if params['state'] == 'inspected':
+            module.exit_json(**result)
+        edits = plan(params, files, runtime, loaded)
+    except Refusal as refusal:
+        module.fail_json(msg=str(refusal), **result)
+
+    result['plan'] = [edit.describe() for edit in edits]
+    contents = new_contents(edits)
+    result['files'] = sorted(contents)
+    result['changed'] = bool(edits)
+    if module._diff and edits:
+        result['diff'] = statement_diff(edits)
+    if not edits:
+        if not runtime['caches'].get('default', {}).get('is_database'):
+            module.fail_json(msg="Nothing in the settings' source puts CACHES['default'] on Redis, yet Django reports "
+                                 "%s. Edit the settings by hand or deliver the change as a release "
+                                 "(mall_release_version)." % result['backend'], **result)
+        module.exit_json(**result)
+    if params['prove']:
+        result['proof'] = prove(module, python, contents)
+        if not result['proof']['ok']:
+            module.fail_json(msg='The planned settings change does not work, so nothing was changed: %s'
+                                 % '; '.join(result['proof']['problems']), **result)
+    if not module.check_mode:
+        originals = {path: read_bytes(path) for path in contents}
+        result['backend'] = write_and_check(module, python, contents, originals)
+    module.exit_json(**result)
+
+
+def read_bytes(path):
+    with open(path, 'rb') as f:
+        return f.read()
+
+
+def plan(params, files, runtime, loaded):
+    options = dict(table=params['table'], max_entries=params['max_entries'], cull_frequency=params['cull_frequency'],
+                   defaults=checked_default_options(params['default_options']))
+    init_files = [source for name, source in files.items()
+                  if source.module.endswith('.__init__') and params['settings'].startswith(name + '.')]
+    return Planner(files, params['settings'], loaded, runtime, options).plan(params['redis_env_keys'], init_files)
+
+
+def checked_default_options(options):
+    checked = {}
+    for name, text in options.items():
+        if name not in ('TIMEOUT', 'KEY_PREFIX', 'VERSION', 'KEY_FUNCTION'):
+            raise Refusal('default_options may set TIMEOUT, KEY_PREFIX, VERSION and KEY_FUNCTION, not %s' % name)
+        try:
+            ast.parse(str(text), mode='eval')
+        except SyntaxError:
+            raise Refusal('default_options.%s is not a Python expression: %s' % (name, text))
+        checked[name] = str(text)
+    return checked
+
+
+if __name__ == '__main__':
+    main()
