@@ -66,6 +66,8 @@ attributes:
   diff_mode:
     support: none
   idempotent:
+    description:
+      - When run twice with the same parameters against the same target system, it returns the same result.
     support: full
     details:
       - A session already in C(django_session) is counted in RV(skipped_existing) and not written again.
