@@ -104,7 +104,7 @@ image() {
 wheelhouse() {
   # Markers are evaluated by the interpreter that downloads: use Debian's own
   # python3, the one the image has (3.11.2 needs async-timeout for redis).
-  local reqs=("$ROOT"/tests/fixtures/mall-server/requirements*.txt "$ROOT/requirements/wheelhouse-extra.txt")
+  local reqs=("$ROOT"/tests/fixtures/mall-server/requirements*.txt "$ROOT"/tests/fixtures/mall-server-realworld/requirements.txt "$ROOT/requirements/wheelhouse-extra.txt")
   local want
   want=$(cat "${reqs[@]}" | sha256sum | cut -d' ' -f1)
   [ -f "$MALL_WHEELHOUSE/.stamp" ] && [ "$(cat "$MALL_WHEELHOUSE/.stamp")" = "$want" ] && return 0

@@ -55,6 +55,12 @@ EXAMPLES = {
         restore_point_force: true
         restore_point_keep: 10
 """,
+    "sessions": """\
+- name: Carry the sessions over from Redis, before the settings change
+  hosts: mall_servers
+  roles:
+    - role: mall.cache_migration.sessions
+""",
     "env_cleanup": """\
 - name: Remove the Redis and Celery keys from the env files
   hosts: mall_servers

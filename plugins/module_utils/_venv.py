@@ -34,15 +34,16 @@ def venv_python(module, venv):
     return python
 
 
-def run_in_venv(module, python, args, data=None, cwd=None):
+def run_in_venv(module, python, args, data=None, cwd=None, environ=None):
     """Run C(python args...) and return (rc, stdout, stderr); the caller judges rc.
 
     By default it runs in the module's own temporary directory: `python -m`
     puts the working directory first on sys.path, where a stray `pip/` or a
     module named like a standard one would shadow the venv's packages.
+    ``environ`` adds variables (a project's own, for a Django probe).
     """
     return module.run_command([python] + list(args), data=data, cwd=cwd or module.tmpdir,
-                              environ_update=PIP_ENVIRON)
+                              environ_update=dict(PIP_ENVIRON, **(environ or {})))
 
 
 def pip_version(module, python):
