@@ -261,14 +261,14 @@ def render(role_dir):
         names = ", ".join(f"`{d}`" for d in deps)
         out += [
             f"Depends on {names}, whose `mall_*` settings describe the host; they are documented once, in",
-            "[the collection README](../../README.md#inventory-settings).",
+            "[the mall role's README](../mall/README.md).",
             "",
         ]
 
     if role == "mall":
         out += [
-            "The collection README explains each of these settings at more length, with an example inventory:",
-            "[Inventory settings](../../README.md#inventory-settings).",
+            "The collection README has an example inventory:",
+            "[Example inventory](../../README.md#example-inventory).",
             "",
         ]
     out += ["## Role variables", ""]

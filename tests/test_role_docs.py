@@ -125,28 +125,24 @@ def test_defaults_satisfy_the_spec(role):
     assert not changed, f"{role}: defaults only valid after conversion: {changed}"
 
 
-def readme_settings():
-    """The `mall_*` headings of the collection README's "Inventory settings" and their first YAML block."""
+def test_collection_readme_links_each_role_s_variables_instead_of_documenting_them():
+    """Variables are documented once, in the generated role READMEs; the collection README links there."""
     text = (ROOT / "README.md").read_text()
     section = re.search(r"^## Inventory settings\n(.*?)(?=^## )", text, re.S | re.M)
     assert section, "README.md has no '## Inventory settings' section"
-    found = {}
-    for match in re.finditer(r"^### `(mall_\w+)`\n+```yaml\n(.*?)```", section.group(1), re.S | re.M):
-        name, block = match.groups()
-        assert name not in found, f"README.md documents {name} twice"
-        found[name] = yaml.safe_load(block)
-    return found, section.group(1)
+    rows = re.findall(r"^\| `(\w+)_\*`.*\[roles/(\w+)\]\(roles/(\w+)/README\.md\) \|$", section.group(1), re.M)
+    wrong = [row for row in rows if len(set(row)) != 1]
+    assert not wrong, f"rows whose prefix, link text and link name different roles: {wrong}"
+    assert sorted(row[0] for row in rows) == ROLES
+    documented = sorted(set(re.findall(r"^#+ `(\w+)`", text, re.M)))
+    assert not documented, f"README.md documents role variables again: {documented}"
 
 
-def test_collection_readme_documents_every_mall_setting_once():
-    documented, section = readme_settings()
-    defaults = {k: v for k, v in defaults_of("mall").items() if not k.startswith("__")}
-    assert sorted(documented) == sorted(defaults), (
-        f"missing: {sorted(set(defaults) - set(documented))}; unknown: {sorted(set(documented) - set(defaults))}")
-    headings = re.findall(r"^### `(mall_\w+)`", section, re.M)
-    assert len(headings) == len(set(headings)), "a setting has two headings"
-    wrong = {name: block for name, block in documented.items() if block != {name: defaults[name]}}
-    assert not wrong, f"README.md blocks that differ from roles/mall/defaults/main.yml: {sorted(wrong)}"
+@pytest.mark.parametrize("role", ROLES)
+def test_spec_descriptions_hold_no_template(role):
+    """validate_argument_spec templates the whole spec: a description with {{ }} renders, or fails as undefined."""
+    text = (ROOT / "roles" / role / "meta" / "argument_specs.yml").read_text()
+    assert "{{" not in text and "{%" not in text, f"{role}: write examples without Jinja in meta/argument_specs.yml"
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -24,6 +24,7 @@ import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
+import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CACHE = pathlib.Path(os.environ.get("MALL_CACHE", str(ROOT / ".cache")))
@@ -160,7 +161,20 @@ def collection(tmp_path_factory):
     prepare_home()
     dest = tmp_path_factory.mktemp("sanity") / "ansible_collections" / "mall" / "cache_migration"
     copy_collection(dest)
+    link_dependencies(dest.parent.parent)
     return dest
+
+
+def link_dependencies(tree):
+    """The collections of galaxy.yml's dependencies beside the copy, where ansible-test finds them:
+    the modules import community.mysql's module_utils and use its doc fragment."""
+    installed = pathlib.Path(os.environ.get("ANSIBLE_COLLECTIONS_PATH", str(CACHE / "collections")).split(os.pathsep)[0])
+    for name in yaml.safe_load((ROOT / "galaxy.yml").read_text())["dependencies"]:
+        namespace, collection = name.split(".")
+        source = installed / "ansible_collections" / namespace / collection
+        assert source.is_dir(), f"{name} is missing in {installed}: run scripts/bootstrap.sh"
+        (tree / namespace).mkdir(exist_ok=True)
+        os.symlink(source, tree / namespace / collection)
 
 
 class SanityRun(dict):

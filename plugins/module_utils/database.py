@@ -1,31 +1,32 @@
 # Copyright (c) 2025, mall.cache_migration contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""MySQL/MariaDB connection options and connection helper shared by the modules.
+"""MySQL/MariaDB connections of the modules, through community.mysql.
 
-Every module of this collection that talks to the database takes the same
-``login_*`` options (documented once in the ``mall.cache_migration.database``
-doc fragment) and connects through :func:`connect`, the way community.mysql
-shares ``mysql_common_argument_spec()`` and ``mysql_connect()``.
+The connection itself, its options (``login_*``, ``config_file``, ``ca_cert``,
+``client_cert``, ``client_key``, ``check_hostname``, ``connect_timeout``) and
+their documentation (doc fragment ``community.mysql.mysql``) are community.mysql's
+``mysql_connect()`` and ``mysql_common_argument_spec()``. This file adds only what
+community.mysql lacks:
+
+- ``login_db``, the schema to connect to (each community.mysql module declares its
+  own; documented in the ``mall.cache_migration.database`` doc fragment);
+- a connection to a login other than the module's own options (cache_verify
+  connects with the project's ``DATABASES`` entry), given as a dict of those
+  options, with errors raised as :class:`DatabaseConnectionError` so the caller
+  reports them beside its other results instead of failing;
+- :func:`describe_server`, where a connection goes, for messages, without the password.
 """
 
 from __future__ import annotations
 
 import sys
-import traceback
 
-try:
-    import pymysql
-except ImportError:
-    pymysql = None
-    PYMYSQL_IMPORT_ERROR = traceback.format_exc()
-else:
-    PYMYSQL_IMPORT_ERROR = None
-
-PYMYSQL_REQUIRED_MSG = (
-    'PyMySQL is required on the managed host for the Python that runs the module (%s). '
-    'Install it with the package manager (Debian: python3-pymysql) or pip (PyMySQL), '
-    'or point ansible_python_interpreter at a Python that has it.' % sys.executable
+from ansible_collections.community.mysql.plugins.module_utils.mysql import (
+    mysql_common_argument_spec,
+    mysql_connect,
+    mysql_driver,
+    mysql_driver_fail_msg,
 )
 
 
@@ -33,63 +34,56 @@ class DatabaseConnectionError(Exception):
     """The database could not be reached; the message never contains the password."""
 
 
-def mysql_connection_argument_spec():
-    """Return the argument spec of the connection options (see the doc fragment)."""
-    return dict(
-        login_host=dict(type='str', default='localhost'),
-        login_port=dict(type='int', default=3306),
-        login_user=dict(type='str'),
-        login_password=dict(type='str', no_log=True),
-        login_db=dict(type='str'),
-        login_unix_socket=dict(type='path'),
-        connect_timeout=dict(type='int', default=10),
-    )
+def connection_argument_spec():
+    """community.mysql's connection options and ``login_db`` (doc fragments community.mysql.mysql and ours)."""
+    spec = mysql_common_argument_spec()
+    spec['login_db'] = dict(type='str')
+    return spec
 
 
-def describe_server(params):
+def describe_server(login):
     """Say where a connection goes, for messages: ``user@host:port/db`` without the password."""
-    where = params.get('login_unix_socket') or '%s:%s' % (params.get('login_host'), params.get('login_port'))
-    return '%s@%s/%s' % (params.get('login_user') or '', where, params.get('login_db') or '')
+    where = login.get('login_unix_socket') or '%s:%s' % (login.get('login_host'), login.get('login_port'))
+    return '%s@%s/%s' % (login.get('login_user') or '', where, login.get('login_db') or '')
 
 
-def connection_kwargs(params):
-    """Translate ``login_*`` parameters into keyword arguments of ``pymysql.connect``."""
-    kwargs = dict(
-        user=params.get('login_user'),
-        password=params.get('login_password') or '',
-        connect_timeout=params.get('connect_timeout') or 10,
-        charset='utf8mb4',
-        autocommit=True,
-    )
-    # A socket wins over host and port, as in the mysql client and community.mysql.
-    if params.get('login_unix_socket'):
-        kwargs['unix_socket'] = params['login_unix_socket']
-    else:
-        kwargs['host'] = params.get('login_host') or 'localhost'
-        kwargs['port'] = params.get('login_port') or 3306
-    if params.get('login_db'):
-        kwargs['database'] = params['login_db']
-    return kwargs
+class _Login:
+    """What mysql_connect() needs of a module: the parameters to connect with, and a way to fail."""
+
+    def __init__(self, login):
+        self.params = {name: option.get('default') for name, option in connection_argument_spec().items()}
+        self.params.update(login)
+
+    def fail_json(self, msg, **kwargs):
+        raise DatabaseConnectionError(msg)
+
+    def warn(self, warning):
+        """mysql_connect() warns only about the deprecated MySQLdb driver, which these modules do not use."""
 
 
-def connect(module_or_params):
-    """Open a PyMySQL connection from an AnsibleModule or from a dict of ``login_*`` parameters.
+def connect(login):
+    """Open a connection (autocommit) with a dict of the options of connection_argument_spec().
 
-    Given a module, a missing PyMySQL or a refused connection ends the module
-    with ``fail_json``. Given a dict, it raises ImportError or
-    DatabaseConnectionError so that the caller can report the problem next to
-    other results.
+    Raises ImportError when no MySQL driver is installed and DatabaseConnectionError
+    when the server refuses or cannot be reached.
     """
-    module = module_or_params if hasattr(module_or_params, 'fail_json') else None
-    params = module.params if module else module_or_params
-    if pymysql is None:
-        if module:
-            module.fail_json(msg=PYMYSQL_REQUIRED_MSG, exception=PYMYSQL_IMPORT_ERROR)
-        raise ImportError(PYMYSQL_REQUIRED_MSG)
+    if mysql_driver is None:
+        raise ImportError('%s (Python: %s)' % (mysql_driver_fail_msg, sys.executable))
     try:
-        return pymysql.connect(**connection_kwargs(params))
-    except pymysql.Error as exc:
-        message = 'cannot connect to %s: %s' % (describe_server(params), exc)
-        if module:
-            module.fail_json(msg=message)
-        raise DatabaseConnectionError(message) from exc
+        cursor, connection = mysql_connect(
+            _Login(login),
+            login_user=login.get('login_user'),
+            login_password=login.get('login_password'),
+            config_file=login.get('config_file') or '',
+            ssl_cert=login.get('client_cert'),
+            ssl_key=login.get('client_key'),
+            ssl_ca=login.get('ca_cert'),
+            db=login.get('login_db'),
+            connect_timeout=login.get('connect_timeout'),
+            autocommit=True,
+            check_hostname=login.get('check_hostname'),
+        )
+    except (mysql_driver.Error, OSError) as exc:  # OSError: a certificate file that cannot be read
+        raise DatabaseConnectionError('cannot connect to %s: %s' % (describe_server(login), exc)) from exc
+    cursor.close()
+    return connection

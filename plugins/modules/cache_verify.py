@@ -158,6 +158,7 @@ options:
     version_added: 1.0.0
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - community.mysql.mysql
   - mall.cache_migration.database
 attributes:
   check_mode:
@@ -592,8 +593,8 @@ from ansible_collections.mall.cache_migration.plugins.module_utils._env_file imp
 from ansible_collections.mall.cache_migration.plugins.module_utils.database import (
     DatabaseConnectionError,
     connect,
+    connection_argument_spec,
     describe_server,
-    mysql_connection_argument_spec,
 )
 
 # What Django stores in `expires` for timeout=None (datetime.max without microseconds).
@@ -620,7 +621,7 @@ def argument_spec():
         run_check=dict(type='bool', default=True),
         fail_on_leftovers=dict(type='bool'),
     )
-    spec.update(mysql_connection_argument_spec())
+    spec.update(connection_argument_spec())
     return spec
 
 
@@ -661,23 +662,22 @@ def run_probe(module, python, env):
 
 
 def app_login(module, probe_database):
-    """login_* parameters of the project's DATABASES entry; its password is masked from then on."""
+    """The module's connection options with the login of the project's DATABASES entry, whose password is masked."""
     app = probe_database.get('params', {})
     if app.get('password'):
         module.no_log_values.add(app['password'])
     return dict(
+        module_login(module, probe_database),
         login_host=app.get('host') or 'localhost',
         login_port=int(app.get('port') or 3306),
         login_user=app.get('user'),
         login_password=app.get('password'),
-        login_db=module.params['login_db'] or app.get('database'),
         login_unix_socket=app.get('unix_socket'),
-        connect_timeout=module.params['connect_timeout'],
     )
 
 
 def module_login(module, probe_database):
-    login = {name: module.params[name] for name in mysql_connection_argument_spec()}
+    login = {name: module.params[name] for name in connection_argument_spec()}
     login['login_db'] = login['login_db'] or probe_database.get('params', {}).get('database')
     return login
 

@@ -235,3 +235,31 @@ def test_check_mode_gives_the_same_verdict():
     assert not result.get("failed"), result.get("msg")
     assert result["changed"] is False
     assert_round_trip_ok(result)
+
+
+def test_login_options_connect_through_the_unix_socket():
+    # root logs in over the socket with MariaDB's unix_socket authentication, without a password.
+    result = run_module(settings="cvsite.database", expected_backend="database", fail_on_leftovers=False,
+                        login_user="root", login_unix_socket="/run/mysqld/mysqld.sock", config_file="")
+
+    assert not result.get("failed"), result.get("msg")
+    database = result["database"]
+    assert database["credentials"] == "login options"
+    assert database["server"] == "root@/run/mysqld/mysqld.sock/mall"
+    assert database["exists"] and database["expires_indexes"] == ["mall_server_cache_expires"]
+
+
+def test_the_password_can_come_from_a_config_file():
+    config_file = "/tmp/cvtest-client.cnf"
+    container("sh", "-c", "umask 077 && printf '[client]\\npassword = %s\\n' > %s" % (DB_PASSWORD, config_file))
+    login = dict(settings="cvsite.database", expected_backend="database", fail_on_leftovers=False,
+                 login_user="mall", login_host="127.0.0.1")
+
+    without_file = run_module(config_file="", **login)
+    with_file = run_module(config_file=config_file, **login)
+
+    assert without_file["failed"] is True
+    assert "Access denied for user 'mall'" in without_file["database"]["error"]
+    assert not with_file.get("failed"), with_file.get("msg")
+    assert with_file["database"]["exists"] and with_file["database"]["rows"] >= 0
+    assert DB_PASSWORD not in json.dumps(with_file)

@@ -210,12 +210,15 @@ def test_redis_cache_passes_and_runs_the_probe_in_the_project(run_module, projec
 def test_database_cache_is_inspected_with_the_project_credentials(run_module, project, commands, database):
     commands['probe_output'] = json.dumps(database_probe())
 
-    result = run_module(cache_verify.main, dict(project_dir=str(project), settings='s', expected_backend='database'))
+    result = run_module(cache_verify.main, dict(project_dir=str(project), settings='s', expected_backend='database',
+                                                ca_cert='/etc/mysql/ca.pem', config_file=''))
 
     assert not result.get('failed'), result.get('msg')
+    # The project's login, with the module's TLS and config options passed through.
     assert database['logins'] == [dict(login_host='127.0.0.1', login_port=3306, login_user='mall',
                                        login_password='db-s3cret', login_db='mall', login_unix_socket=None,
-                                       connect_timeout=10)]
+                                       connect_timeout=30, config_file='', ca_cert='/etc/mysql/ca.pem',
+                                       client_cert=None, client_key=None, check_hostname=None)]
     assert database['connection'].closed
     assert result['database']['credentials'] == "DATABASES['default']"
     assert result['database']['server'] == 'mall@127.0.0.1:3306/mall'
@@ -242,7 +245,7 @@ def test_login_options_replace_the_project_credentials(run_module, project, comm
 
 def test_app_login_masks_the_project_password():
     class Module:
-        params = dict(login_db=None, connect_timeout=10)
+        params = {name: None for name in cache_verify.connection_argument_spec()}
         no_log_values = set()
 
     cache_verify.app_login(Module, database_probe()['database'])
