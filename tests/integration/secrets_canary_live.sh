@@ -45,7 +45,6 @@ VOLUME=${NAME}_redis_data
 APP=/srv/mall-server
 DB_NAME=mall_server_dev
 DB_USER=mall_user
-TABLE=mall_server_cache
 RESTORE_ROOT=/var/backups/mall-cache-migration
 REPORT_ONLY=${SEC_REPORT_ONLY:-}
 APP_ENV_EVERYWHERE=()
@@ -54,6 +53,8 @@ APP_ENV_EVERYWHERE=()
 TAG=$RANDOM$RANDOM
 DB_HEAD=c4nDbHead$TAG
 DB_TAIL=c4nDbTail$TAG
+# The quotes and the $ are part of the password: it must survive every layer as it is.
+# shellcheck disable=SC2089
 DB_PASSWORD="$DB_HEAD'\"\$!$DB_TAIL"
 REDIS_PASSWORD=c4nRedis$TAG
 SECRET_KEY=c4nSecretKey$TAG-x9
@@ -61,6 +62,7 @@ ENV_VALUE=c4nEnvValue$TAG
 OLD_PASSWORD=c4nOldPw$TAG
 CANARY_NAMES=(db-password-1 db-password-2 redis secret-key env-value old-password)
 CANARY_VALUES=("$DB_HEAD" "$DB_TAIL" "$REDIS_PASSWORD" "$SECRET_KEY" "$ENV_VALUE" "$OLD_PASSWORD")
+# shellcheck disable=SC2090
 export DB_PASSWORD REDIS_PASSWORD SECRET_KEY ENV_VALUE OLD_PASSWORD REDIS VOLUME DB_NAME DB_USER APP
 
 make_workdir sec-canary

@@ -27,7 +27,6 @@ def flagged(tmp_path, code):
 
 @pytest.mark.parametrize('code, name', [
     ('from django_redis import get_redis_connection\n', 'get_redis_connection'),
-    ("SESSION_ENGINE = 'django.contrib.sessions.backends.cache'\n", 'cache-backed sessions'),
     ('@shared_task\ndef send(): pass\n', 'Celery tasks'),
     ('import redis\n', 'direct redis client'),
     # django-redis's own cache methods.
@@ -67,6 +66,9 @@ def test_each_redis_use_is_found(tmp_path, code, name):
     "# cache.delete_pattern('cart:*')\n",
     "    # SESSION_ENGINE = 'redis_sessions.session'\n",
     "SESSION_ENGINE = 'django.contrib.sessions.backends.db'\n",
+    # Django's cache sessions: the settings change moves them to cached_db and the sessions role carries them.
+    "SESSION_ENGINE = 'django.contrib.sessions.backends.cache'\n",
+    "SESSION_ENGINE = 'django.contrib.sessions.backends.cached_db'\n",
 ])
 def test_the_plain_django_cache_api_is_not_flagged(tmp_path, code):
     assert flagged(tmp_path, code) == set()
