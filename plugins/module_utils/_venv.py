@@ -25,6 +25,28 @@ PIP_ENVIRON = {
 }
 
 
+def django_project_argument_spec():
+    """Options of every module that runs a probe in the project's Python (doc fragment django_project)."""
+    return dict(
+        project_dir=dict(type='path', required=True),
+        venv=dict(type='path'),
+        settings=dict(type='str', required=True),
+        environment=dict(type='dict', default={}, no_log=True),
+    )
+
+
+def project_venv(params):
+    """The project's virtualenv: the venv option, else <project_dir>/venv."""
+    return params['venv'] or os.path.join(params['project_dir'], 'venv')
+
+
+def project_environment(params):
+    """The probe's extra environment: the environment option as strings, and DJANGO_SETTINGS_MODULE."""
+    env = {name: str(value) for name, value in params['environment'].items()}
+    env['DJANGO_SETTINGS_MODULE'] = params['settings']
+    return env
+
+
 def venv_python(module, venv):
     """Path of the venv's interpreter; fails the module when there is none."""
     python = os.path.join(venv, 'bin', 'python')

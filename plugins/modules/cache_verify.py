@@ -38,40 +38,11 @@ description:
 author:
   - mall.cache_migration contributors (!UNKNOWN)
 options:
-  project_dir:
-    description:
-      - Directory of the Django project, the one that holds C(manage.py).
-      - The probe and C(manage.py check) run with it as working directory, so the project's packages import.
-    type: path
-    required: true
-    version_added: 1.0.0
-  venv:
-    description:
-      - Virtualenv of the project. The probe runs with its C(bin/python).
-      - Defaults to C(<project_dir>/venv).
-    type: path
-    version_added: 1.0.0
   python:
     description:
       - Python interpreter of the project, for a project that does not live in a virtualenv.
       - Mutually exclusive with O(venv).
     type: path
-    version_added: 1.0.0
-  settings:
-    description:
-      - The Django settings module, set as E(DJANGO_SETTINGS_MODULE) for the probe and for C(manage.py check).
-    type: str
-    required: true
-    version_added: 1.0.0
-  environment:
-    description:
-      - More environment variables for the probe and for C(manage.py check), on top of the module's own
-        environment, for example E(MALL_ENV_FILE) to choose the env file the settings read.
-      - Values are passed as strings.
-      - The values are never logged nor returned (they often hold E(SECRET_KEY) or passwords), and
-        any text of the result that equals one shows as C(********).
-    type: dict
-    default: {}
     version_added: 1.0.0
   cache_alias:
     description:
@@ -158,6 +129,7 @@ options:
     version_added: 1.0.0
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - mall.cache_migration.django_project
   - community.mysql.mysql
   - mall.cache_migration.database
 attributes:
@@ -590,6 +562,12 @@ from ansible_collections.mall.cache_migration.plugins.module_utils._cache_verify
     redact_location,
 )
 from ansible_collections.mall.cache_migration.plugins.module_utils._env_file import scan_files
+from ansible_collections.mall.cache_migration.plugins.module_utils._venv import (
+    django_project_argument_spec,
+    project_environment,
+    project_venv,
+    tail,
+)
 from ansible_collections.mall.cache_migration.plugins.module_utils.database import (
     DatabaseConnectionError,
     connect,
@@ -603,12 +581,9 @@ STDERR_TAIL_LINES = 15
 
 
 def argument_spec():
-    spec = dict(
-        project_dir=dict(type='path', required=True),
-        venv=dict(type='path'),
+    spec = django_project_argument_spec()
+    spec.update(
         python=dict(type='path'),
-        settings=dict(type='str', required=True),
-        environment=dict(type='dict', default={}, no_log=True),
         cache_alias=dict(type='str', default='default'),
         expected_backend=dict(type='str', choices=['database', 'redis', 'any'], default='any'),
         table=dict(type='str'),
@@ -628,17 +603,7 @@ def argument_spec():
 def app_python(params):
     if params['python']:
         return params['python']
-    return os.path.join(params['venv'] or os.path.join(params['project_dir'], 'venv'), 'bin', 'python')
-
-
-def app_environment(params):
-    env = {name: str(value) for name, value in params['environment'].items()}
-    env['DJANGO_SETTINGS_MODULE'] = params['settings']
-    return env
-
-
-def tail(text, lines=STDERR_TAIL_LINES):
-    return '\n'.join(text.strip().splitlines()[-lines:])
+    return os.path.join(project_venv(params), 'bin', 'python')
 
 
 def run_probe(module, python, env):
@@ -658,7 +623,7 @@ def run_probe(module, python, env):
     try:
         return json.loads(out), None
     except ValueError:
-        return {}, 'the probe in %s printed no report (rc %d): %s' % (python, rc, tail(err or out))
+        return {}, 'the probe in %s printed no report (rc %d): %s' % (python, rc, tail(err or out, STDERR_TAIL_LINES))
 
 
 def app_login(module, probe_database):
@@ -807,7 +772,7 @@ def main():
     if not os.access(python, os.X_OK):
         module.fail_json(msg='no executable Python at %s: set venv or python' % python)
 
-    env = app_environment(params)
+    env = project_environment(params)
     probe, probe_error = run_probe(module, python, env)
     result = build_result(module, probe)
     if params['run_check']:

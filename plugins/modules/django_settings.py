@@ -36,24 +36,8 @@ author:
   - mall.cache_migration contributors (!UNKNOWN)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - mall.cache_migration.django_project
 options:
-  project_dir:
-    description: Directory of the Django project, the one that holds C(manage.py).
-    type: path
-    required: true
-  venv:
-    description: Virtualenv of the project; its C(bin/python) loads the settings.
-    type: path
-    required: true
-  settings:
-    description: The settings module, as E(DJANGO_SETTINGS_MODULE) names it.
-    type: str
-    required: true
-  environment:
-    description:
-      - More environment variables for loading the settings. Values may be secrets and are never logged.
-    type: dict
-    default: {}
   state:
     description:
       - V(inspected) only reports. V(database) moves the settings onto the database cache.
@@ -213,7 +197,13 @@ from ansible_collections.mall.cache_migration.plugins.module_utils._settings_sou
     statement_diff,
 )
 from ansible_collections.mall.cache_migration.plugins.module_utils._text_file import write_atomic
-from ansible_collections.mall.cache_migration.plugins.module_utils._venv import tail, venv_python
+from ansible_collections.mall.cache_migration.plugins.module_utils._venv import (
+    django_project_argument_spec,
+    project_environment,
+    project_venv,
+    tail,
+    venv_python,
+)
 
 # Folders a copy of the project for the proof leaves out: they hold no settings.
 PROOF_SKIPPED_DIRS = ('.git', 'node_modules', '__pycache__', 'media', 'static', 'staticfiles', '.tox', '.venv')
@@ -224,10 +214,8 @@ SETTINGS_THAT_MATTER = ('CACHES', 'SESSION_ENGINE', 'SESSION_CACHE_ALIAS')
 
 def run_probe(module, python, project_dir, full=False):
     params = module.params
-    env = {name: str(value) for name, value in params['environment'].items()}
-    env['DJANGO_SETTINGS_MODULE'] = params['settings']
     rc, out, err = module.run_command(
-        [python, '-c', inspect.getsource(_settings_probe)], cwd=project_dir, environ_update=env,
+        [python, '-c', inspect.getsource(_settings_probe)], cwd=project_dir, environ_update=project_environment(params),
         data=json.dumps(dict(project_dir=project_dir, full=full)),
     )
     try:
@@ -318,7 +306,7 @@ def env_files_as_they_will_be(params, project_dir):
 def prove(module, python, contents):
     params = module.params
     project_dir = os.path.realpath(params['project_dir'])
-    copy = copy_project(module, project_dir, params['venv'])
+    copy = copy_project(module, project_dir, project_venv(params))
     contents = dict(env_files_as_they_will_be(params, project_dir), **contents)
     for path, data in contents.items():
         relative = os.path.relpath(path, project_dir)
@@ -354,10 +342,7 @@ def write_and_check(module, python, contents, originals):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            project_dir=dict(type='path', required=True),
-            venv=dict(type='path', required=True),
-            settings=dict(type='str', required=True),
-            environment=dict(type='dict', default={}, no_log=True),
+            django_project_argument_spec(),
             state=dict(type='str', choices=['inspected', 'database'], default='inspected'),
             table=dict(type='str'),
             max_entries=dict(type='int', default=20000),
@@ -374,7 +359,7 @@ def main():
     for name in ('max_entries', 'cull_frequency'):
         if params[name] < 1:
             module.fail_json(msg='%s must be a positive integer, got %d' % (name, params[name]))
-    python = venv_python(module, params['venv'])
+    python = venv_python(module, project_venv(params))
     project_dir = os.path.realpath(params['project_dir'])
     if not os.path.isfile(os.path.join(project_dir, 'manage.py')):
         module.fail_json(msg='%s holds no manage.py: set mall_app_dir to the Django project. Nothing was changed.'

@@ -31,33 +31,9 @@ description:
   - Session keys and session data stay in the probe; the module returns counts only.
 author:
   - mall.cache_migration contributors (!UNKNOWN)
-options:
-  project_dir:
-    description:
-      - Directory of the Django project, the one that holds C(manage.py).
-    type: path
-    required: true
-    version_added: 1.1.0
-  venv:
-    description:
-      - Virtualenv of the project. The probe runs with its C(bin/python).
-      - Defaults to C(<project_dir>/venv).
-    type: path
-    version_added: 1.1.0
-  settings:
-    description:
-      - The Django settings module, set as E(DJANGO_SETTINGS_MODULE) for the probe.
-    type: str
-    required: true
-    version_added: 1.1.0
-  environment:
-    description:
-      - More environment variables for the probe, for example E(MALL_ENV_FILE). Values are passed as strings.
-    type: dict
-    default: {}
-    version_added: 1.1.0
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - mall.cache_migration.django_project
 attributes:
   check_mode:
     support: full
@@ -163,7 +139,14 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.mall.cache_migration.plugins.module_utils import _session_probe
-from ansible_collections.mall.cache_migration.plugins.module_utils._venv import run_in_venv, tail, venv_python
+from ansible_collections.mall.cache_migration.plugins.module_utils._venv import (
+    django_project_argument_spec,
+    project_environment,
+    project_venv,
+    run_in_venv,
+    tail,
+    venv_python,
+)
 
 COUNTS = ('found', 'copied', 'skipped_existing')
 RESULT_FIELDS = ('engine', 'alias', 'backend', 'kind', 'defined_in', 'reason') + COUNTS
@@ -171,10 +154,9 @@ RESULT_FIELDS = ('engine', 'alias', 'backend', 'kind', 'defined_in', 'reason') +
 
 def run_probe(module, python):
     params = module.params
-    env = {name: str(value) for name, value in params['environment'].items()}
-    env['DJANGO_SETTINGS_MODULE'] = params['settings']
     rc, out, err = run_in_venv(module, python, ['-c', inspect.getsource(_session_probe)],
-                               data=json.dumps({'dry_run': module.check_mode}), cwd=params['project_dir'], environ=env)
+                               data=json.dumps({'dry_run': module.check_mode}), cwd=params['project_dir'],
+                               environ=project_environment(params))
     try:
         return json.loads(out)
     except ValueError:
@@ -197,18 +179,13 @@ def build_result(report):
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            project_dir=dict(type='path', required=True),
-            venv=dict(type='path'),
-            settings=dict(type='str', required=True),
-            environment=dict(type='dict', default={}),
-        ),
+        argument_spec=django_project_argument_spec(),
         supports_check_mode=True,
     )
     params = module.params
     if not os.path.isdir(params['project_dir']):
         module.fail_json(msg='project_dir %s is not a directory' % params['project_dir'])
-    python = venv_python(module, params['venv'] or os.path.join(params['project_dir'], 'venv'))
+    python = venv_python(module, project_venv(params))
     result, failure = build_result(run_probe(module, python))
     if failure:
         module.fail_json(msg='%s Nothing was changed.' % failure, **result)

@@ -22,6 +22,7 @@ import stat
 import pytest
 
 from ansible.module_utils import basic
+from ansible_collections.mall.cache_migration.plugins.module_utils import _venv
 from ansible_collections.mall.cache_migration.plugins.modules import cache_verify
 
 ROUND_TRIP_OK = {name: {'ok': True} for name in ('set', 'get', 'touch', 'add', 'set_many', 'get_many', 'incr', 'delete')}
@@ -149,9 +150,9 @@ def test_app_python(params, python):
     assert cache_verify.app_python(params) == python
 
 
-def test_app_environment_adds_the_settings_and_stringifies_values():
-    env = cache_verify.app_environment(dict(settings='mall_server.settings.production',
-                                            environment={'MALL_ENV_FILE': '/srv/.env', 'WORKERS': 4}))
+def test_project_environment_adds_the_settings_and_stringifies_values():
+    env = _venv.project_environment(dict(settings='mall_server.settings.production',
+                                         environment={'MALL_ENV_FILE': '/srv/.env', 'WORKERS': 4}))
     assert env == {'MALL_ENV_FILE': '/srv/.env', 'WORKERS': '4', 'DJANGO_SETTINGS_MODULE': 'mall_server.settings.production'}
 
 
