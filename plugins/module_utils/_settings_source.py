@@ -54,10 +54,6 @@ def is_redis_backend(backend):
     return isinstance(backend, str) and ('redis' in backend.lower())
 
 
-def is_database_backend(backend):
-    return backend == DATABASE_BACKEND
-
-
 class Statement:
     """One top-level statement of a settings file and what it does to settings."""
 
@@ -271,10 +267,9 @@ def settings_events(files, module, name, loaded, seen=None):
 
 
 def compound_names(node):
-    """Names bound or changed anywhere inside a compound statement (if/try/for/with/def)."""
-    if not isinstance(node, (ast.If, ast.Try, ast.For, ast.While, ast.With, ast.FunctionDef, ast.ClassDef)):
-        return set()
-    if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+    """Names bound or changed anywhere inside a compound statement (if/try/for/while/with); a def or class
+    body binds nothing at module level."""
+    if not isinstance(node, (ast.If, ast.Try, ast.For, ast.While, ast.With)):
         return set()
     names = set()
     for child in ast.walk(node):
