@@ -1,7 +1,7 @@
 # Copyright (c) 2025, mall.cache_migration contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""The probe that the session_carryover module runs inside the Django project's virtualenv.
+"""The probe that session_carryover and cache_warm_up run inside the Django project's virtualenv.
 
 PRIVATE: the leading underscore marks this file as internal to the
 mall.cache_migration collection. Its API may change in any release.
@@ -10,7 +10,9 @@ session_carryover sends the source of this whole file to ``<venv>/bin/python -c`
 with the project as working directory and DJANGO_SETTINGS_MODULE set, so it
 must stay a complete script that needs only the standard library, Django and
 the project's own cache client. It reads its parameters as one JSON document on
-stdin and prints one JSON document on stdout; importing it runs nothing.
+stdin and prints one JSON document on stdout; importing it runs nothing. The
+parameter ``task`` chooses what it does: ``sessions`` (the default) for
+session_carryover, ``capture`` and ``copy`` for cache_warm_up (see below).
 
 With the project's current settings it finds where the sessions live. When
 SESSION_ENGINE is Django's ``cache`` engine on a Redis cache, it lists the
@@ -18,6 +20,13 @@ session keys in Redis (SCAN on the cache's own client), reads each session and
 its remaining TTL, and writes those missing from django_session there, encoded
 by the ``cached_db`` engine, so that ``cached_db`` finds them once the cache is
 the database. Session keys and data never leave the probe; it reports counts.
+
+For the warm-up at a cutover, ``capture`` returns one alias's entry of CACHES
+(taken before the settings change), and ``copy`` copies the live keys of a
+cache built from such an entry (Redis or the database table) into an alias of
+the current settings, through both Django backends, so values are serialised as
+the app reads them, with their remaining TTL. Keys and values never leave the
+probe either; it reports counts, bytes and seconds.
 """
 
 from __future__ import annotations
@@ -25,7 +34,9 @@ from __future__ import annotations
 import contextlib
 import datetime
 import json
+import math
 import sys
+import time
 
 CACHE_ENGINE = 'django.contrib.sessions.backends.cache'
 CACHED_DB_ENGINE = 'django.contrib.sessions.backends.cached_db'
@@ -220,6 +231,197 @@ def carry_cache_sessions(report, store_class, dry_run):
     return report
 
 
+def cache_from_config(config):
+    """A cache backend built from a CACHES entry, as Django's CacheHandler builds one."""
+    from django.utils.module_loading import import_string
+
+    params = dict(config)
+    backend = import_string(params.pop('BACKEND'))
+    return backend(params.pop('LOCATION', ''), params)
+
+
+def like_escape(text):
+    return text.replace('\\', '\\\\').replace('%', '\\%').replace('_', '\\_')
+
+
+def ttl_seconds(ttl):
+    """A Redis TTL as a Django timeout: None for a key without one (-1), 0 for a key that is gone (-2)."""
+    if ttl == -1:
+        return None
+    return max(ttl, 0)
+
+
+def redis_live_keys(cache, marker):
+    """(key, timeout, size) of each live key of a Redis cache under marker; timeout None: no TTL."""
+    client = redis_client(cache)
+    raw_keys = list(client.scan_iter(match=glob_escape(marker) + '*', count=SCAN_COUNT))
+    found = []
+    for start in range(0, len(raw_keys), SCAN_COUNT):
+        batch = raw_keys[start:start + SCAN_COUNT]
+        pipe = client.pipeline(transaction=False)
+        for raw_key in batch:
+            pipe.ttl(raw_key)
+            pipe.strlen(raw_key)
+        answers = pipe.execute()
+        for index, raw_key in enumerate(batch):
+            key = session_key_of(raw_key, marker)
+            timeout = ttl_seconds(answers[2 * index])
+            if key is not None and timeout != 0:
+                found.append((key, timeout, answers[2 * index + 1]))
+    return found
+
+
+def database_live_keys(cache, marker):
+    """(key, timeout, size) of each live row of a DatabaseCache under marker; timeout None: no expiry."""
+    import datetime as dt
+
+    from django.db import connections, router
+    from django.db.models import DateTimeField, Expression
+    from django.utils import timezone
+
+    connection = connections[router.db_for_read(cache.cache_model_class)]
+    if cache._table not in connection.introspection.table_names():
+        return []
+    table = connection.ops.quote_name(cache._table)
+    expression = Expression(output_field=DateTimeField())
+    converters = connection.ops.get_db_converters(expression) + expression.get_db_converters(connection)
+    now = timezone.now()
+    found = []
+    with connection.cursor() as cursor:
+        # The backslash escapes of like_escape are MySQL's and MariaDB's default LIKE escape.
+        cursor.execute('SELECT cache_key, expires, LENGTH(value) FROM %s WHERE cache_key LIKE %%s' % table,
+                       [like_escape(marker) + '%'])
+        for raw_key, expires, size in cursor.fetchall():
+            for converter in converters:
+                expires = converter(expires, expression, connection)
+            if timezone.is_naive(expires):
+                expires = timezone.make_aware(expires, dt.timezone.utc)
+            key = session_key_of(raw_key, marker)
+            if key is None or expires <= now:
+                continue
+            # DatabaseCache stores a key set without a timeout as expiring in the year 9999.
+            timeout = None if expires.year >= 9999 else int(math.ceil((expires - now).total_seconds()))
+            found.append((key, timeout, size))
+    return found
+
+
+def live_keys(cache, marker):
+    from django.core.cache.backends.db import DatabaseCache
+
+    if isinstance(cache, DatabaseCache):
+        return database_live_keys(cache, marker)
+    if on_redis(class_paths(type(cache))):
+        return redis_live_keys(cache, marker)
+    raise ValueError('%s is neither Redis nor DatabaseCache: its keys cannot be listed' % class_paths(type(cache))[0])
+
+
+def apply_caps(keys, max_keys, max_bytes):
+    """The keys within the caps (0: none), and {reason: count} of those left out."""
+    kept, skipped, total = [], {}, 0
+    for entry in keys:
+        if max_keys and len(kept) >= max_keys:
+            skipped['max_keys'] = skipped.get('max_keys', 0) + 1
+        elif max_bytes and total + entry[2] > max_bytes:
+            skipped['max_bytes'] = skipped.get('max_bytes', 0) + 1
+        else:
+            kept.append(entry)
+            total += entry[2]
+    return kept, skipped
+
+
+def write_batch(target, values, timeouts):
+    """Write values {key: value} into target, each with its timeout; in one transaction on a database."""
+    from django.core.cache.backends.db import DatabaseCache
+
+    def write():
+        for key, value in values.items():
+            target.set(key, value, timeouts[key])
+
+    if isinstance(target, DatabaseCache):
+        from django.db import router, transaction
+
+        with transaction.atomic(using=router.db_for_write(target.cache_model_class)):
+            write()
+    else:
+        write()
+
+
+def copy_batch(source, target, batch, only_changed, report):
+    """Copy one batch of (key, timeout, size); a key the app changed meanwhile is copied again, newer."""
+    timeouts = {key: timeout for key, timeout, dummy in batch}
+    sizes = {key: size for key, dummy, size in batch}
+    values = source.get_many(list(timeouts))
+    gone = len(timeouts) - len(values)
+    if gone:
+        report['skipped']['expired'] = report['skipped'].get('expired', 0) + gone
+    if only_changed and values:
+        present = target.get_many(list(values))
+        same = [key for key, value in values.items() if key in present and present[key] == value]
+        for key in same:
+            del values[key]
+        if same:
+            report['skipped']['unchanged'] = report['skipped'].get('unchanged', 0) + len(same)
+    write_batch(target, values, timeouts)
+    newer = {key: value for key, value in source.get_many(list(values)).items() if value != values[key]}
+    if newer:
+        write_batch(target, newer, timeouts)
+    report['copied'] += len(values)
+    report['recopied'] += len(newer)
+    report['bytes'] += sum(sizes[key] for key in values)
+
+
+def copy_cache(params):
+    """Copy the live keys of the cache params['source'] into alias params['target_alias'] of the settings."""
+    from django.core.cache import caches
+
+    started = time.monotonic()
+    report = {'found': 0, 'copied': 0, 'recopied': 0, 'bytes': 0, 'skipped': {}, 'batches': 0}
+    source = cache_from_config(params['source'])
+    report['source_backend'] = class_paths(type(source))[0]
+    keys = live_keys(source, str(source.make_key('')))
+    report['found'] = len(keys)
+    keys, report['skipped'] = apply_caps(keys, params['max_keys'], params['max_bytes'])
+    if params['dry_run']:
+        report['copied'] = len(keys)
+        report['bytes'] = sum(entry[2] for entry in keys)
+    else:
+        target = caches[params['target_alias']]
+        report['target_backend'] = class_paths(type(target))[0]
+        size = params['batch_size']
+        for start in range(0, len(keys), size):
+            copy_batch(source, target, keys[start:start + size], params['only_changed'], report)
+            report['batches'] += 1
+    report['seconds'] = round(time.monotonic() - started, 3)
+    return report
+
+
+def capture_alias(params):
+    """One alias's CACHES entry of the current settings, with what kind of cache it is."""
+    from django.conf import settings
+    from django.core.cache.backends.db import DatabaseCache
+    from django.utils.module_loading import import_string
+
+    alias = params['alias']
+    config = settings.CACHES.get(alias)
+    if config is None:
+        return {'error': 'CACHES has no alias %r' % alias}
+    backend = import_string(config['BACKEND'])
+    return {'alias': alias, 'config': config, 'backend': class_paths(backend)[0],
+            'is_redis': on_redis(class_paths(backend)), 'is_database': issubclass(backend, DatabaseCache)}
+
+
+def warm_up_probe(params):
+    try:
+        import django
+
+        django.setup()
+        if params['task'] == 'capture':
+            return capture_alias(params)
+        return copy_cache(params)
+    except Exception as exc:
+        return {'error': describe_error(exc)}
+
+
 def probe(params):
     report = {'found': 0, 'copied': 0, 'skipped_existing': 0, 'defined_in': []}
     try:
@@ -260,7 +462,7 @@ def main():
     params = json.load(sys.stdin)
     # Whatever the project prints while it loads must not end up in our JSON.
     with contextlib.redirect_stdout(sys.stderr):
-        report = probe(params)
+        report = probe(params) if params.get('task', 'sessions') == 'sessions' else warm_up_probe(params)
     json.dump(report, sys.stdout, default=str)
     sys.stdout.write('\n')
 
