@@ -346,8 +346,9 @@ def write_batch(target, values, timeouts):
         write()
 
 
-def copy_batch(source, target, batch, only_changed, report):
-    """Copy one batch of (key, timeout, size); a key the app changed meanwhile is copied again, newer."""
+def copy_batch(source, target, batch, only_changed, report, write):
+    """Copy one batch of (key, timeout, size) with write(values, timeouts); a key the app changed meanwhile is
+    copied again, newer."""
     timeouts = {key: timeout for key, timeout, dummy in batch}
     sizes = {key: size for key, dummy, size in batch}
     values = source.get_many(list(timeouts))
@@ -361,10 +362,10 @@ def copy_batch(source, target, batch, only_changed, report):
             del values[key]
         if same:
             report['skipped']['unchanged'] = report['skipped'].get('unchanged', 0) + len(same)
-    write_batch(target, values, timeouts)
+    write(values, timeouts)
     newer = {key: value for key, value in source.get_many(list(values)).items() if value != values[key]}
     if newer:
-        write_batch(target, newer, timeouts)
+        write(newer, timeouts)
     report['copied'] += len(values)
     report['recopied'] += len(newer)
     report['bytes'] += sum(sizes[key] for key in values)
@@ -389,7 +390,8 @@ def copy_cache(params):
         report['target_backend'] = class_paths(type(target))[0]
         size = params['batch_size']
         for start in range(0, len(keys), size):
-            copy_batch(source, target, keys[start:start + size], params['only_changed'], report)
+            copy_batch(source, target, keys[start:start + size], params['only_changed'], report,
+                       lambda values, timeouts: write_batch(target, values, timeouts))
             report['batches'] += 1
     report['seconds'] = round(time.monotonic() - started, 3)
     return report
