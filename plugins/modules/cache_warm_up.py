@@ -22,7 +22,7 @@ description:
     expired). A key keeps its remaining TTL; a key without one keeps none. Keys are copied in batches of
     O(batch_size); on a database each batch is one transaction. After each batch the source is read again, and a
     key the app changed meanwhile is written again with its newer value.
-  - With O(source_alias) and no O(source), nothing is copied: the module returns the C(CACHES) entry of that alias
+  - With O(source_alias) and no O(source), nothing is copied; the module returns the C(CACHES) entry of that alias
     of the current settings as RV(source_config), to pass as O(source) once the settings have changed.
 author:
   - mall.cache_migration contributors (!UNKNOWN)
