@@ -66,7 +66,7 @@ options:
   only_changed:
     description:
       - Skip a key the target already holds with the same value (counted in RV(skipped) as C(unchanged)). A
-        rollback sets it: the restored Redis snapshot holds the keys as they were, so only those written or
+        rollback sets it, as the restored Redis snapshot holds the keys as they were, so only those written or
         changed since the cutover go back.
     type: bool
     default: false
