@@ -14,6 +14,7 @@ act on that venv alone and never need its activation script.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 
@@ -78,3 +79,18 @@ def pip_version(module, python):
 def tail(text, lines=20):
     """The last lines of a command's output, enough to show why it failed."""
     return '\n'.join(text.strip().splitlines()[-lines:])
+
+
+def run_project_probe(module, python, source, probe_params):
+    """Run a probe script (source) in the project's Python with the project options of module.params.
+
+    The probe reads probe_params as JSON on stdin and prints one JSON report; returns that report, or
+    {'error': ...} when it printed none.
+    """
+    params = module.params
+    rc, out, err = run_in_venv(module, python, ['-c', source], data=json.dumps(probe_params),
+                               cwd=params['project_dir'], environ=project_environment(params))
+    try:
+        return json.loads(out)
+    except ValueError:
+        return {'error': 'the probe in %s printed no report (rc %d): %s' % (python, rc, tail(err or out))}

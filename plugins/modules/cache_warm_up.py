@@ -186,17 +186,14 @@ skipped:
 '''
 
 import inspect
-import json
 import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.mall.cache_migration.plugins.module_utils import _session_probe
 from ansible_collections.mall.cache_migration.plugins.module_utils._venv import (
     django_project_argument_spec,
-    project_environment,
     project_venv,
-    run_in_venv,
-    tail,
+    run_project_probe,
     venv_python,
 )
 
@@ -227,14 +224,7 @@ def probe_params(params, check_mode):
 
 
 def run_probe(module, python):
-    params = module.params
-    rc, out, err = run_in_venv(module, python, ['-c', inspect.getsource(_session_probe)],
-                               data=json.dumps(probe_params(params, module.check_mode)), cwd=params['project_dir'],
-                               environ=project_environment(params))
-    try:
-        return json.loads(out)
-    except ValueError:
-        return {'error': 'the probe in %s printed no report (rc %d): %s' % (python, rc, tail(err or out))}
+    return run_project_probe(module, python, inspect.getsource(_session_probe), probe_params(module.params, module.check_mode))
 
 
 def capture_result(report):

@@ -134,17 +134,14 @@ reason:
 '''
 
 import inspect
-import json
 import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.mall.cache_migration.plugins.module_utils import _session_probe
 from ansible_collections.mall.cache_migration.plugins.module_utils._venv import (
     django_project_argument_spec,
-    project_environment,
     project_venv,
-    run_in_venv,
-    tail,
+    run_project_probe,
     venv_python,
 )
 
@@ -153,14 +150,7 @@ RESULT_FIELDS = ('engine', 'alias', 'backend', 'kind', 'defined_in', 'reason') +
 
 
 def run_probe(module, python):
-    params = module.params
-    rc, out, err = run_in_venv(module, python, ['-c', inspect.getsource(_session_probe)],
-                               data=json.dumps({'dry_run': module.check_mode}), cwd=params['project_dir'],
-                               environ=project_environment(params))
-    try:
-        return json.loads(out)
-    except ValueError:
-        return {'error': 'the probe in %s printed no report (rc %d): %s' % (python, rc, tail(err or out))}
+    return run_project_probe(module, python, inspect.getsource(_session_probe), {'dry_run': module.check_mode})
 
 
 def build_result(report):

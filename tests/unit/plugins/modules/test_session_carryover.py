@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from ansible_collections.mall.cache_migration.plugins.module_utils import _session_probe as probe
+from ansible_collections.mall.cache_migration.plugins.module_utils import _session_probe as probe, _venv
 from ansible_collections.mall.cache_migration.plugins.modules import session_carryover
 
 DJANGO_BASE = 'django.contrib.sessions.backends.base.SessionBase'
@@ -193,7 +193,7 @@ def scripted_probe(monkeypatch, report, calls):
         calls.append(dict(python=python, data=json.loads(data), cwd=cwd, environ=environ))
         return 0, json.dumps(report) + '\n', ''
 
-    monkeypatch.setattr(session_carryover, 'run_in_venv', run_in_venv)
+    monkeypatch.setattr(_venv, 'run_in_venv', run_in_venv)
 
 
 @pytest.mark.parametrize('check_mode', [False, True])
@@ -225,7 +225,7 @@ def test_main_fails_when_the_probe_prints_no_report(run_module, monkeypatch, pro
     def run_in_venv(module, python, args, data=None, cwd=None, environ=None):
         return 1, '', 'Traceback ...\nImportError: boom\n'
 
-    monkeypatch.setattr(session_carryover, 'run_in_venv', run_in_venv)
+    monkeypatch.setattr(_venv, 'run_in_venv', run_in_venv)
     result = run_module(session_carryover.main, dict(project_dir=str(project), settings='app.settings'))
     assert result['failed'] is True
     assert 'printed no report (rc 1)' in result['msg'] and 'ImportError: boom' in result['msg']
