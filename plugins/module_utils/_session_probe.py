@@ -273,11 +273,8 @@ def redis_live_keys(cache, marker):
 
 def database_live_keys(cache, marker):
     """(key, timeout, size) of each live row of a DatabaseCache under marker; timeout None: no expiry."""
-    import datetime as dt
-
     from django.db import connections, router
     from django.db.models import DateTimeField, Expression
-    from django.utils import timezone
 
     connection = connections[router.db_for_read(cache.cache_model_class)]
     if cache._table not in connection.introspection.table_names():
@@ -285,7 +282,7 @@ def database_live_keys(cache, marker):
     table = connection.ops.quote_name(cache._table)
     expression = Expression(output_field=DateTimeField())
     converters = connection.ops.get_db_converters(expression) + expression.get_db_converters(connection)
-    now = timezone.now()
+    now = datetime.datetime.now(datetime.timezone.utc)
     found = []
     with connection.cursor() as cursor:
         # The backslash escapes of like_escape are MySQL's and MariaDB's default LIKE escape.
@@ -294,14 +291,17 @@ def database_live_keys(cache, marker):
         for raw_key, expires, size in cursor.fetchall():
             for converter in converters:
                 expires = converter(expires, expression, connection)
-            if timezone.is_naive(expires):
-                expires = timezone.make_aware(expires, dt.timezone.utc)
             key = session_key_of(raw_key, marker)
-            if key is None or expires <= now:
+            if key is None:
                 continue
             # DatabaseCache stores a key set without a timeout as expiring in the year 9999.
-            timeout = None if expires.year >= 9999 else int(math.ceil((expires - now).total_seconds()))
-            found.append((key, timeout, size))
+            if expires.year >= 9999:
+                found.append((key, None, size))
+                continue
+            # Naive without USE_TZ: local time, as DatabaseCache wrote it.
+            remaining = (expires.astimezone(datetime.timezone.utc) - now).total_seconds()
+            if remaining > 0:
+                found.append((key, int(math.ceil(remaining)), size))
     return found
 
 
