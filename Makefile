@@ -11,8 +11,11 @@ bootstrap:
 demo: bootstrap
 	@$(ENV) bash scripts/demo.sh
 
+# Two workers: the Molecule scenarios and live tests wait on containers more than on the CPU.
+TEST_WORKERS ?= 2
+
 test: bootstrap
-	@$(ENV) pytest tests
+	@$(ENV) pytest -n $(TEST_WORKERS) --dist loadgroup tests
 
 lint: bootstrap
 	@$(ENV) pytest tests/test_collection.py
