@@ -35,9 +35,9 @@ volumes:
 """
 
 
-def _plan(text, params=PARAMS):
+def _plan(text, params=None):
     edits = LineEdits(text)
-    return plan_removals(ComposeDocument(edits), params), edits
+    return plan_removals(ComposeDocument(edits), params or PARAMS), edits
 
 
 def test_the_text_edit_equals_the_removals_made_on_the_data():
