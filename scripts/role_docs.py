@@ -159,10 +159,31 @@ def paragraphs(value):
     return [markup(" ".join(str(item).split())) for item in items]
 
 
+class SpecLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that also reads Ansible's !unsafe tag, as the plain value.
+
+    An argument spec's default that holds a template (mall_venv's "{{ mall_app_dir }}/venv") is
+    tagged !unsafe: the role's argument validation templates the spec, so an untagged template
+    would be rendered there, and a failed validation prints the spec (mall_db_login's default
+    would show the database password). Read every argument spec with this loader.
+    """
+
+
+def _construct_unsafe(loader, node):
+    if isinstance(node, yaml.ScalarNode):
+        return loader.construct_scalar(node)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node, deep=True)
+    return loader.construct_mapping(node, deep=True)
+
+
+SpecLoader.add_constructor("!unsafe", _construct_unsafe)
+
+
 def load_yaml(path):
     if not path.is_file():
         return {}
-    return yaml.safe_load(path.read_text()) or {}
+    return yaml.load(path.read_text(), Loader=SpecLoader) or {}  # noqa: S506 - a SafeLoader subclass
 
 
 def raw_defaults(path):

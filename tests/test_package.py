@@ -133,3 +133,10 @@ def test_offline_install_into_an_empty_path_runs_a_playbook_by_fqcn(tarball, tmp
     bad = run("ansible-playbook", "-i", str(inventory), "mall.cache_migration.validate",
               "-e", "mall_db_port=70000", env=env, cwd=tmp_path, check=False)
     assert bad.returncode != 0 and "mall_db_port" in bad.stdout, bad.stdout + bad.stderr
+    # A value of the wrong type fails the role's argument validation, which prints the spec with its
+    # defaults: mall_db_login's default refers to the password, and must stay a template there.
+    secret = "Pk-Canary-5e3f"
+    typed = run("ansible-playbook", "-i", str(inventory), "mall.cache_migration.validate",
+                "-e", f"mall_db_password={secret}", "-e", '{"mall_db_port": "mysql"}', env=env, cwd=tmp_path, check=False)
+    assert typed.returncode != 0 and "mall_db_port" in typed.stdout, typed.stdout + typed.stderr
+    assert secret not in typed.stdout + typed.stderr
