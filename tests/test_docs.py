@@ -47,7 +47,7 @@ def test_relative_links_resolve(page):
     for target in links(page):
         if re.match(r"[a-z]+:", target):
             continue
-        path, _, anchor = target.partition("#")
+        path, anchor = target.split("#", 1) if "#" in target else (target, "")
         dest = (page.parent / path).resolve() if path else page
         if not dest.exists():
             broken.append(target)
