@@ -8,7 +8,7 @@ DOCUMENTATION = r'''
 ---
 module: django_settings
 short_description: Find where a Django project really sets CACHES, sessions and Celery, and move them off Redis
-version_added: 1.1.0
+version_added: 1.0.0
 description:
   - Asks the project's own Django, in its virtualenv, which of the project's modules the settings module
     O(settings) loads, and reads each with Python's C(ast). It follows C(from .base import *) in the
