@@ -132,16 +132,18 @@ def directories_to_make(root, path, sources):
 
 
 def make_directories(directories, check_mode):
-    """Create the missing ones (0700); return those that were (or, in check mode, would be) created."""
-    made = []
+    """Create the missing ones and make every one 0700 (the root too: the restore points hold secrets);
+    return those that were (or, in check mode, would be) created or changed."""
+    changed = []
     for directory in directories:
-        if os.path.isdir(directory):
+        if os.path.isdir(directory) and stat.S_IMODE(os.stat(directory).st_mode) == DIRECTORY_MODE:
             continue
-        made.append(directory)
+        changed.append(directory)
         if not check_mode:
-            os.mkdir(directory, DIRECTORY_MODE)
+            if not os.path.isdir(directory):
+                os.mkdir(directory, DIRECTORY_MODE)
             os.chmod(directory, DIRECTORY_MODE)
-    return made
+    return changed
 
 
 def write_private(dest, data):

@@ -46,6 +46,9 @@ def test_the_directories_are_made_parents_first_and_once(tmp_path):
     assert restore_point.make_directories(wanted, check_mode=False) == wanted
     assert {oct(os.stat(d).st_mode & 0o777) for d in wanted} == {'0o700'}
     assert restore_point.make_directories(wanted, check_mode=False) == []
+    os.chmod(root, 0o755)
+    assert restore_point.make_directories(wanted, check_mode=False) == [root]
+    assert os.stat(root).st_mode & 0o777 == 0o700
 
 
 def test_describe_records_what_a_rollback_restores(tmp_path):
