@@ -26,11 +26,8 @@ author:
   - mall.cache_migration contributors (!UNKNOWN)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - mall.cache_migration.restore_point
 options:
-  root:
-    description: The directory that holds the restore points (C(mall_restore_point_root)).
-    type: path
-    required: true
   name:
     description:
       - The restore point's directory under O(root), a bare name; the restore_point role uses the

@@ -20,20 +20,14 @@ description:
   - Also reads C(migrated.json), the record of the files as the migration left them, when the
     restore point has one, and where the C(current) link (the restore point of a migration under
     way) points.
-  - The layout of a restore point (which file holds what) is defined once, in the collection's
-    module_utils, and returned with each restore point (RV(restore_points[].layout)), so roles read
-    the paths instead of spelling them.
+  - Each restore point comes with its RV(restore_points[].layout), so roles read the paths instead of
+    spelling them.
 author:
   - mall.cache_migration contributors (!UNKNOWN)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - mall.cache_migration.restore_point
 options:
-  root:
-    description:
-      - The directory that holds the restore points (C(mall_restore_point_root)).
-      - A missing directory is no error; it holds no restore point.
-    type: path
-    required: true
   name:
     description:
       - Return only the restore point of this name (a directory directly under O(root)).
