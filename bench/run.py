@@ -152,7 +152,10 @@ def collections_for(tree, run_dir):
     return collections
 
 
-def migrate_timing(label, inventory, env, playbooks, run_dir):
+def migrate_timing(label, inventory, env, playbooks, run_dir, cold=True):
+    if cold:
+        # Every host shares the sandbox's database: a cold run finds no cache table from an earlier one.
+        root_sql('DROP TABLE IF EXISTS %s.%s' % (sandbox_vars()['mall_db_name'], CACHE_TABLE))
     wall, tasks, hosts = run_playbook(playbooks / 'migrate.yml', inventory, env, run_dir / ('%s.log' % label))
     log('%s: %.1f s, load %s' % (label, wall, load_average()))
     return {'wall_s': round(wall, 1), 'load_average': load_average(), 'recap': hosts, 'tasks': tasks}
@@ -165,11 +168,16 @@ def main():
     parser.add_argument('--ops', type=int, default=1000)
     parser.add_argument('--budget', type=float, default=20.0)
     parser.add_argument('--skip-cache', action='store_true')
+    parser.add_argument('--skip-migrate', action='store_true')
     parser.add_argument('--tree', help='run the migrations with this checkout of the collection (default: this one)')
     parser.add_argument('--no-pipelining', action='store_true')
     parser.add_argument('--output', default=str(BENCH / 'results.json'))
     parser.add_argument('--label', default='this tree', help='name of the run in the reports')
     parser.add_argument('--keep', action='store_true', help='leave the containers')
+    parser.add_argument('--reuse', action='store_true',
+                        help='use the prepared containers that a --keep run left (hosts not migrated yet): no create, no prepare')
+    parser.add_argument('--one', type=int, default=0, help='number of the single app host (bn-app-N)')
+    parser.add_argument('--fleet-hosts', help='numbers of the fleet\'s app hosts (default 1 to --fleet), e.g. 2,4,5')
     args = parser.parse_args()
 
     run_dir = Path(tempfile.mkdtemp(prefix='bn-run-'))
@@ -178,7 +186,8 @@ def main():
     env = playbook_env(collections, run_dir)
     playbooks = Path(args.tree or ROOT) / 'playbooks'
     pipelining = not args.no_pipelining
-    one, fleet = [app(0)], [app(n) for n in range(1, args.fleet + 1)]
+    numbers = [int(n) for n in args.fleet_hosts.split(',')] if args.fleet_hosts else range(1, args.fleet + 1)
+    one, fleet = [app(args.one)], [app(n) for n in numbers]
     one_inventory = write_inventory(run_dir / 'one.json', one, pipelining)
     fleet_inventory = write_inventory(run_dir / 'fleet.json', fleet, pipelining)
     names = {'bench_network': NETWORK, 'bench_db_container': DB, 'bench_redis_container': REDIS,
@@ -189,36 +198,42 @@ def main():
                'network': [NETWORK]}
     results = {'started': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()), 'machine': machine(),
                'tree': str(args.tree or ROOT), 'commit': commit(args.tree or ROOT), 'pipelining': pipelining,
-               'label': args.label, 'fleet_size': args.fleet, 'load_average_start': load_average()}
+               'label': args.label, 'fleet_size': len(fleet), 'load_average_start': load_average()}
     try:
-        remove(cleanup)
-        run_playbook(BENCH / 'sandbox.yml', 'localhost,', env, run_dir / 'sandbox.log', '-c', 'local',
-                     '-e', json.dumps(dict(names, ansible_python_interpreter=sys.executable)))
-        started = time.monotonic()
-        run_playbook(ROOT / 'molecule/resources/prepare.yml', one_inventory, env, run_dir / 'prepare-one.log')
-        # The fleet's first host applies the app's migrations to the shared database alone; the others then find them done.
-        run_playbook(ROOT / 'molecule/resources/prepare.yml', fleet_inventory, env, run_dir / 'prepare-fleet-1.log',
-                     '-l', '%s,%s' % (DB, fleet[0]))
-        if len(fleet) > 1:
-            run_playbook(ROOT / 'molecule/resources/prepare.yml', fleet_inventory, env, run_dir / 'prepare-fleet.log',
-                         '-l', ','.join(fleet[1:]))
-        results['prepare_s'] = round(time.monotonic() - started, 1)
-        log('prepared %d app hosts in %.0f s' % (len(one + fleet), results['prepare_s']))
+        if not args.reuse:
+            prepare(cleanup, names, one, fleet, one_inventory, fleet_inventory, env, run_dir, results)
         if not args.skip_cache:
             results['cache'] = cache_latency(one, args.rows, args.ops, args.budget, run_dir)
             results['cache_load_average'] = load_average()
-        results['migrate_one'] = migrate_timing('migrate-one', one_inventory, env, playbooks, run_dir)
-        results['rerun_one'] = migrate_timing('rerun-one', one_inventory, env, playbooks, run_dir)
-        # Every host shares the sandbox's database: the fleet must create the cache table again, as on a cold run.
-        root_sql('DROP TABLE IF EXISTS %s.%s' % (sandbox_vars()['mall_db_name'], CACHE_TABLE))
-        results['migrate_fleet'] = migrate_timing('migrate-fleet', fleet_inventory, env, playbooks, run_dir)
-        results['rerun_fleet'] = migrate_timing('rerun-fleet', fleet_inventory, env, playbooks, run_dir)
+        if not args.skip_migrate:
+            results['migrate_one'] = migrate_timing('migrate-one', one_inventory, env, playbooks, run_dir)
+            results['rerun_one'] = migrate_timing('rerun-one', one_inventory, env, playbooks, run_dir, cold=False)
+        if fleet and not args.skip_migrate:
+            results['migrate_fleet'] = migrate_timing('migrate-fleet', fleet_inventory, env, playbooks, run_dir)
+            results['rerun_fleet'] = migrate_timing('rerun-fleet', fleet_inventory, env, playbooks, run_dir, cold=False)
     finally:
         results['finished'] = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())
         Path(args.output).write_text(json.dumps(results, indent=1) + '\n')
         log('wrote %s' % args.output)
-        if not args.keep:
+        if not (args.keep or args.reuse):
             remove(cleanup)
+
+
+def prepare(cleanup, names, one, fleet, one_inventory, fleet_inventory, env, run_dir, results):
+    """Create the containers and put every app host in its Redis state, as the Molecule scenarios do."""
+    remove(cleanup)
+    run_playbook(BENCH / 'sandbox.yml', 'localhost,', env, run_dir / 'sandbox.log', '-c', 'local',
+                 '-e', json.dumps(dict(names, ansible_python_interpreter=sys.executable)))
+    started = time.monotonic()
+    run_playbook(ROOT / 'molecule/resources/prepare.yml', one_inventory, env, run_dir / 'prepare-one.log')
+    # The fleet's first host applies the app's migrations to the shared database alone; the others then find them done.
+    run_playbook(ROOT / 'molecule/resources/prepare.yml', fleet_inventory, env, run_dir / 'prepare-fleet-1.log',
+                 '-l', '%s,%s' % (DB, fleet[0]))
+    if len(fleet) > 1:
+        run_playbook(ROOT / 'molecule/resources/prepare.yml', fleet_inventory, env, run_dir / 'prepare-fleet.log',
+                     '-l', ','.join(fleet[1:]))
+    results['prepare_s'] = round(time.monotonic() - started, 1)
+    log('prepared %d app hosts in %.0f s' % (len(one + fleet), results['prepare_s']))
 
 
 def remove(cleanup):
