@@ -169,6 +169,7 @@ def main():
     parser.add_argument('--budget', type=float, default=20.0)
     parser.add_argument('--skip-cache', action='store_true')
     parser.add_argument('--skip-migrate', action='store_true')
+    parser.add_argument('--skip-one', action='store_true', help='time the fleet only')
     parser.add_argument('--tree', help='run the migrations with this checkout of the collection (default: this one)')
     parser.add_argument('--no-pipelining', action='store_true')
     parser.add_argument('--output', default=str(BENCH / 'results.json'))
@@ -205,7 +206,7 @@ def main():
         if not args.skip_cache:
             results['cache'] = cache_latency(one, args.rows, args.ops, args.budget, run_dir)
             results['cache_load_average'] = load_average()
-        if not args.skip_migrate:
+        if not (args.skip_migrate or args.skip_one):
             results['migrate_one'] = migrate_timing('migrate-one', one_inventory, env, playbooks, run_dir)
             results['rerun_one'] = migrate_timing('rerun-one', one_inventory, env, playbooks, run_dir, cold=False)
         if fleet and not args.skip_migrate:
