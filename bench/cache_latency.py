@@ -115,7 +115,7 @@ def surviving(alias, rows):
     key = cache.make_key(FILL)
     if alias == 'redis':
         client = cache.client.get_client(write=False)
-        new_keys = sum(1 for _ in client.scan_iter(match=cache.make_key('new') + '*', count=10000))
+        new_keys = sum(1 for key in client.scan_iter(match=cache.make_key('new') + '*', count=10000))
         return client.dbsize() - new_keys
     with connection.cursor() as cursor:
         if alias == 'mysql':
@@ -153,7 +153,7 @@ def measure(alias, rows, ops, budget):
     sets = timed((lambda n=n: cache.set('new%d' % n, VALUE, TTL) for n in range(ops)), budget)
     hits = []
     gets = timed((lambda n=n: hits.append(cache.get('%s%d' % (FILL, n)) is not None)
-                  for n in (pick.randint(1, rows) for _ in range(ops))), budget)
+                  for n in (pick.randint(1, rows) for op in range(ops))), budget)
     kept = surviving(alias, rows)
     return {
         'backend': alias, 'rows': rows, 'prefill_s': round(prefill_seconds, 1),

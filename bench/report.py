@@ -113,8 +113,8 @@ def main():
     before = json.loads(Path(args.before).read_text()) if args.before else None
     out = ['# Bench results (%s, commit %s)' % (data['started'], data.get('commit')), '',
            'Machine: %(cpus)d CPUs (%(cpu_model)s), %(memory_gib)d GiB, kernel %(kernel)s, Docker %(docker)s.' % data['machine'],
-           'Load average at the start: %s. Pipelining: %s.' % (', '.join(map(str, data['load_average_start'])),
-                                                                'on' if data['pipelining'] else 'off'), '']
+           'Load average at the start: %s. Pipelining: %s.' % (
+               ', '.join(map(str, data['load_average_start'])), 'on' if data['pipelining'] else 'off'), '']
     if data.get('cache'):
         out += ['## Cache latency', ''] + cache_table(data['cache']) + ['']
         plot(data, args.plot)

@@ -85,7 +85,7 @@ def run_playbook(playbook, inventory, env, log_path, *extra):
     started = time.monotonic()
     with open(log_path, 'w') as out:
         result = subprocess.run(['ansible-playbook', '-i', str(inventory), str(playbook), *extra],
-                                stdout=out, stderr=subprocess.STDOUT, env=env, cwd=str(ROOT))
+                                stdout=out, stderr=subprocess.STDOUT, env=env, cwd=str(ROOT), check=False)
     wall = time.monotonic() - started
     text = Path(log_path).read_text()
     if result.returncode != 0:
@@ -240,7 +240,7 @@ def prepare(cleanup, names, one, fleet, one_inventory, fleet_inventory, env, run
 def remove(cleanup):
     for kind in ('container', 'volume', 'network'):
         present = [name for name in cleanup[kind]
-                   if subprocess.run(['docker', kind, 'inspect', name], capture_output=True).returncode == 0]
+                   if subprocess.run(['docker', kind, 'inspect', name], capture_output=True, check=False).returncode == 0]
         if present:
             docker(*(['rm', '-f'] if kind == 'container' else [kind, 'rm']), *present)
 
@@ -254,7 +254,7 @@ def machine():
 
 
 def commit(tree):
-    found = subprocess.run(['git', '-C', str(tree), 'rev-parse', '--short', 'HEAD'], text=True, capture_output=True)
+    found = subprocess.run(['git', '-C', str(tree), 'rev-parse', '--short', 'HEAD'], text=True, capture_output=True, check=False)
     return found.stdout.strip() or None
 
 
