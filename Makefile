@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 ENV := source scripts/env.sh &&
 
-.PHONY: bootstrap demo test lint unit molecule clean
+.PHONY: bootstrap demo test lint unit molecule clean bench
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -25,6 +25,13 @@ unit: bootstrap
 
 molecule: bootstrap
 	@$(ENV) pytest tests/test_molecule.py
+
+# A benchmark, not a test (not part of `make test`): cache latency and migrate.yml timings on the
+# bench's own containers (bn-*), see docs/benchmarks.md. BENCH_ARGS passes options to bench/run.py.
+bench: bootstrap
+	@$(ENV) { [ -x "$$MALL_CACHE/bench-venv/bin/python" ] || python3 -m venv "$$MALL_CACHE/bench-venv"; } \
+	  && "$$MALL_CACHE/bench-venv/bin/pip" install -q --disable-pip-version-check -r bench/requirements.txt \
+	  && python bench/run.py $(BENCH_ARGS) && "$$MALL_CACHE/bench-venv/bin/python" bench/report.py
 
 clean:
 	@$(ENV) ansible-playbook molecule/resources/cleanup.yml && molecule destroy --all
