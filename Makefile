@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 ENV := source scripts/env.sh &&
 
-.PHONY: bootstrap demo test lint unit molecule clean
+.PHONY: bootstrap demo test lint unit molecule ee clean
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -22,6 +22,10 @@ unit: bootstrap
 
 molecule: bootstrap
 	@$(ENV) pytest tests/test_molecule.py
+
+# The execution environment of meta/ee-image.yml, built offline (scripts/ee.sh).
+ee: bootstrap
+	@$(ENV) bash scripts/ee.sh build
 
 clean:
 	@$(ENV) ansible-playbook molecule/resources/cleanup.yml && molecule destroy --all

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the execution environment of meta/execution-environment.yml on a machine that
+# Builds the execution environment of meta/ee-image.yml on a machine that
 # reaches no container registry and no Galaxy (`make ee`):
 #   base     the base image, debootstrapped from Debian packages as the test image is;
 #   inputs   the build inputs in meta/ee-build/: the collection tarballs (ours, built from
@@ -58,7 +58,7 @@ build() {
   local start=$SECONDS
   base
   inputs
-  ansible-builder build --container-runtime docker -f "$ROOT/meta/execution-environment.yml" \
+  ansible-builder build --container-runtime docker -f "$ROOT/meta/ee-image.yml" \
     -c "$CONTEXT" --build-arg EE_BASE_IMAGE="$EE_BASE_IMAGE" -t "$EE_IMAGE" -v 1
   printf 'ee: %s built in %ss, %s\n' "$EE_IMAGE" "$((SECONDS - start))" \
     "$(docker image inspect -f '{{.Size}}' "$EE_IMAGE" | awk '{printf "%.0f MB", $1 / 1e6}')"
