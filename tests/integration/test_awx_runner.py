@@ -41,6 +41,16 @@ NAMES = {
 }
 # The secrets of the "mall.cache_migration secrets" credential, as its injector passes them.
 SECRETS = {"mall_db_password": "dev_password", "mall_redis_password": "redis_dev_password"}
+# The fixture's env files name the hosts of molecule/default (mall-db, mall-server-redis-dev);
+# the app's settings prefer the real environment (python-decouple), so the app container's
+# environment points them at this sandbox. It survives the migration and the rollback, which
+# put the env files back as they were.
+APP_ENVIRONMENT = {
+    "MYSQL_HOST": DB,
+    "REDIS_URL": "redis://:redis_dev_password@awx-redis:6379/1",
+    "CELERY_BROKER_URL": "redis://:redis_dev_password@awx-redis:6379/0",
+    "CELERY_RESULT_BACKEND": "redis://:redis_dev_password@awx-redis:6379/0",
+}
 
 
 def ansible_playbook(*args, env=None):
@@ -94,7 +104,7 @@ def sandbox(tmp_path_factory):
             TEST_IMAGE, name=DB, detach=True, network=NETWORK,
             command=["/bin/bash", "-c", "install -d -o mysql -g mysql /run/mysqld && exec mariadbd --user=mysql --bind-address=0.0.0.0"])
         client.containers.run(
-            TEST_IMAGE, name=APP, detach=True, network=NETWORK, command=["sleep", "infinity"],
+            TEST_IMAGE, name=APP, detach=True, network=NETWORK, command=["sleep", "infinity"], environment=APP_ENVIRONMENT,
             volumes={"/var/run/docker.sock": {"bind": "/var/run/docker.sock", "mode": "rw"},
                      WHEELHOUSE: {"bind": "/wheelhouse", "mode": "ro"}})
         ansible_playbook("-i", str(inventory / "hosts.yml"), "-e", f"@{names}", str(RESOURCES / "prepare.yml"),
@@ -109,12 +119,11 @@ def awx_inventory(inventory_dir):
     groups = {}
     for group in ("all", "mall_databases", "mall_servers"):
         groups[group] = {"vars": yaml.safe_load((inventory_dir / "group_vars" / f"{group}.yml").read_text())}
-    groups["all"]["vars"].update(NAMES)
     # Inside the EE the docker CLI is not there: the Docker API connection reaches the
-    # containers through the engine's socket.
-    connection = {"ansible_connection": "community.docker.docker_api"}
-    groups["mall_databases"]["hosts"] = {DB: connection}
-    groups["mall_servers"]["hosts"] = {APP: connection}
+    # containers through the engine's socket. Host variables, to win over the group_vars.
+    host_vars = {"ansible_connection": "community.docker.docker_api", **NAMES}
+    groups["mall_databases"]["hosts"] = {DB: host_vars}
+    groups["mall_servers"]["hosts"] = {APP: host_vars}
     return {"all": {"vars": groups.pop("all")["vars"], "children": groups}}
 
 
