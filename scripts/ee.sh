@@ -13,7 +13,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=scripts/env.sh
 . "$ROOT/scripts/env.sh"
 
-EE_BASE_IMAGE=${MALL_EE_BASE_IMAGE:-mall-cache-migration/ee-base:1}
+EE_BASE_IMAGE=${MALL_EE_BASE_IMAGE:-mall-cache-migration/ee-base:2}
 EE_IMAGE=${MALL_EE_IMAGE:-mall-cache-migration/ee:1}
 INPUTS="$ROOT/meta/ee-build"
 CONTEXT="$ROOT/.cache/ee-context"
@@ -34,7 +34,7 @@ base() {
   # Python and pip for ansible-builder's stages; the system packages of meta/ee-bindep.txt
   # are in the base already, so bindep finds nothing to install and apt needs no network.
   debootstrap --variant=minbase \
-    --include=python3,python3-pip,ca-certificates,openssh-client,mariadb-client \
+    --include=python3,python3-pip,ca-certificates,openssh-client,mariadb-client,procps \
     bookworm "$rootfs" "$(debian_mirror)" >"$MALL_CACHE/ee-debootstrap.log" 2>&1
   rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
   tar -C "$rootfs" -c . | docker import -c 'CMD ["bash"]' - "$EE_BASE_IMAGE" >/dev/null

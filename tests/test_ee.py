@@ -56,7 +56,7 @@ def test_create_makes_the_context_of_an_offline_build(tmp_path):
 
     dockerfile = (context / "Dockerfile").read_text()
     tools = pins(ROOT / "requirements" / "tools.txt")
-    assert 'ARG EE_BASE_IMAGE="mall-cache-migration/ee-base:1"' in dockerfile
+    assert 'ARG EE_BASE_IMAGE="mall-cache-migration/ee-base:2"' in dockerfile
     assert "FROM $EE_BASE_IMAGE AS base" in dockerfile
     assert (f'ARG ANSIBLE_INSTALL_REFS="ansible-core=={tools["ansible-core"]} '
             f'ansible-runner=={tools["ansible-runner"]}"') in dockerfile

@@ -139,7 +139,8 @@ def private_data_dir(sandbox, tmp_path_factory):
 
 
 def run_job(pdd, ee, ident, playbook, extravars):
-    """One AWX job: extra vars (template, survey, credential) in env/extravars, limit from the prompt."""
+    """One AWX job: extra vars (template, survey, credential) in env/extravars, limit from the prompt.
+    ansible-runner names the job's container ansible_runner_<ident>."""
     (pdd / "env" / "extravars").write_text(yaml.safe_dump({**extravars, **SECRETS}))
     job = ansible_runner.run(
         private_data_dir=str(pdd), ident=ident, playbook=f"playbooks/{playbook}", limit=APP,
@@ -160,16 +161,17 @@ def run_job(pdd, ee, ident, playbook, extravars):
 def test_migrate_verify_rollback_as_awx_jobs(ee_image, private_data_dir):
     template = {"mall_serial": 1, "mall_max_fail_percentage": 0}
 
-    stats, _ = run_job(private_data_dir, ee_image, "migrate", "migrate.yml",
+    stats, _ = run_job(private_data_dir, ee_image, "awx-migrate", "migrate.yml",
                        {**template, "post_checks_operations": 50})
     assert stats["changed"].get(APP, 0) > 0
 
-    report = "/runner/artifacts/verify/verify-report.json"
-    stats, stdout = run_job(private_data_dir, ee_image, "verify", "verify.yml",
+    # The job's artifacts directory, as the EE sees it.
+    report = "/runner/artifacts/awx-verify/verify-report.json"
+    stats, stdout = run_job(private_data_dir, ee_image, "awx-verify", "verify.yml",
                             {"verify_expected_backend": "database", "verify_operations": 20,
                              "verify_report_file": report})
     assert stats["changed"].get(APP, 0) == 0
-    collected = json.loads((private_data_dir / "artifacts" / "verify" / "verify-report.json").read_text())
+    collected = json.loads((private_data_dir / "artifacts" / "awx-verify" / "verify-report.json").read_text())
     assert collected["expected_backend"] == "database"
     result = collected["hosts"][APP]
     assert not result["failures"], result
@@ -179,5 +181,5 @@ def test_migrate_verify_rollback_as_awx_jobs(ee_image, private_data_dir):
     for secret in SECRETS.values():
         assert secret not in stdout and secret not in json.dumps(collected)
 
-    stats, _ = run_job(private_data_dir, ee_image, "rollback", "rollback.yml", template)
+    stats, _ = run_job(private_data_dir, ee_image, "awx-rollback", "rollback.yml", template)
     assert stats["changed"].get(APP, 0) > 0
