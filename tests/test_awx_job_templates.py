@@ -138,14 +138,18 @@ def test_the_secrets_reach_the_job_as_extra_vars_of_a_credential():
 
 
 def awx_tasks():
+    """(module, arguments) of each task; every task of the play is an awx.awx module."""
+    tasks = []
     for task in PLAY["tasks"]:
-        module = next(k for k in task if k.startswith("awx.awx."))
-        yield module, task[module]
+        modules = [k for k in task if k.startswith("awx.awx.")]
+        assert len(modules) == 1, task["name"]
+        tasks.append((modules[0], task[modules[0]]))
+    return tasks
 
 
 @pytest.fixture(scope="module")
 def awx_docs():
-    modules = sorted({m for m, _ in awx_tasks()})
+    modules = sorted({module for module, _args in awx_tasks()})
     out = subprocess.run(["ansible-doc", "-t", "module", "--json", *modules],
                          capture_output=True, text=True, check=True).stdout
     return {m: d["doc"]["options"] for m, d in json.loads(out).items()}

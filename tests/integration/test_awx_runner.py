@@ -161,8 +161,8 @@ def run_job(pdd, ee, ident, playbook, extravars):
 def test_migrate_verify_rollback_as_awx_jobs(ee_image, private_data_dir):
     template = {"mall_serial": 1, "mall_max_fail_percentage": 0}
 
-    stats, _ = run_job(private_data_dir, ee_image, "awx-migrate", "migrate.yml",
-                       {**template, "post_checks_operations": 50})
+    stats, _stdout = run_job(private_data_dir, ee_image, "awx-migrate", "migrate.yml",
+                             {**template, "post_checks_operations": 50})
     assert stats["changed"].get(APP, 0) > 0
 
     # The job's artifacts directory, as the EE sees it.
@@ -181,5 +181,5 @@ def test_migrate_verify_rollback_as_awx_jobs(ee_image, private_data_dir):
     for secret in SECRETS.values():
         assert secret not in stdout and secret not in json.dumps(collected)
 
-    stats, _ = run_job(private_data_dir, ee_image, "awx-rollback", "rollback.yml", template)
+    stats, _stdout = run_job(private_data_dir, ee_image, "awx-rollback", "rollback.yml", template)
     assert stats["changed"].get(APP, 0) > 0
