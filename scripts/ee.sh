@@ -18,15 +18,6 @@ EE_IMAGE=${MALL_EE_IMAGE:-mall-cache-migration/ee:1}
 INPUTS="$ROOT/meta/ee-build"
 CONTEXT="$ROOT/.cache/ee-context"
 
-# The first Debian mirror apt itself is configured with (deb822 or one-line sources).
-debian_mirror() {
-  local uri
-  uri=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)
-  [ -n "$uri" ] || uri=$(awk '$1 == "deb" {print ($2 ~ /^\[/ ? $3 : $2); exit}' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null || true)
-  [ -n "$uri" ] || { echo "ee: no Debian mirror in apt's sources" >&2; return 1; }
-  echo "$uri"
-}
-
 base() {
   docker image inspect "$EE_BASE_IMAGE" >/dev/null 2>&1 && return 0
   local rootfs="$MALL_CACHE/ee-rootfs-$$"
@@ -35,7 +26,7 @@ base() {
   # are in the base already, so bindep finds nothing to install and apt needs no network.
   debootstrap --variant=minbase \
     --include=python3,python3-pip,ca-certificates,openssh-client,mariadb-client,procps \
-    bookworm "$rootfs" "$(debian_mirror)" >"$MALL_CACHE/ee-debootstrap.log" 2>&1
+    bookworm "$rootfs" "$(bash "$ROOT/scripts/debian_mirror.sh")" >"$MALL_CACHE/ee-debootstrap.log" 2>&1
   rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
   tar -C "$rootfs" -c . | docker import -c 'CMD ["bash"]' - "$EE_BASE_IMAGE" >/dev/null
   rm -rf "$rootfs"
