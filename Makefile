@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 ENV := source scripts/env.sh &&
 
-.PHONY: bootstrap demo test lint unit molecule clean bench
+.PHONY: bootstrap demo test lint unit molecule bench ee clean
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -32,6 +32,10 @@ bench: bootstrap
 	@$(ENV) { [ -x "$$MALL_CACHE/bench-venv/bin/python" ] || python3 -m venv "$$MALL_CACHE/bench-venv"; } \
 	  && "$$MALL_CACHE/bench-venv/bin/pip" install -q --disable-pip-version-check -r bench/requirements.txt \
 	  && python bench/run.py $(BENCH_ARGS) && "$$MALL_CACHE/bench-venv/bin/python" bench/report.py
+
+# The execution environment of meta/ee-image.yml, built offline (scripts/ee.sh).
+ee: bootstrap
+	@$(ENV) bash scripts/ee.sh build
 
 clean:
 	@$(ENV) ansible-playbook molecule/resources/cleanup.yml && molecule destroy --all

@@ -77,7 +77,9 @@ collections() {
   mkdir -p "$dest/mall"
   # Our own collection is the work tree itself.
   ln -sfn "$ROOT" "$dest/mall/cache_migration"
-  local stamp="$MALL_COLLECTIONS/.bundle-$ANSIBLE_BUNDLE_VERSION"
+  # The stamp follows requirements/collections.txt too: a collection added there is extracted.
+  local stamp
+  stamp="$MALL_COLLECTIONS/.bundle-$ANSIBLE_BUNDLE_VERSION-$(sha256sum "$ROOT/requirements/collections.txt" | cut -c1-12)"
   [ -f "$stamp" ] && return 0
   local wheel_dir="$MALL_CACHE/wheels-bundle"
   mkdir -p "$wheel_dir"
