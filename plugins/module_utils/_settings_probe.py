@@ -45,8 +45,15 @@ def project_modules(names, project_dir):
     return found
 
 
+# The database backends a migration may choose: Django's own, and django-mysql's (not a DatabaseCache subclass).
+DATABASE_BACKENDS = ('django.core.cache.backends.db.DatabaseCache', 'django_mysql.cache.MySQLCache')
+
+
+def is_database_backend(backend_class):
+    return any('%s.%s' % (cls.__module__, cls.__qualname__) in DATABASE_BACKENDS for cls in backend_class.__mro__)
+
+
 def cache_report(caches):
-    from django.core.cache.backends.db import DatabaseCache
     from django.utils.module_loading import import_string
 
     report = {}
@@ -54,7 +61,7 @@ def cache_report(caches):
         backend = config.get('BACKEND', '')
         entry = {'backend': backend}
         try:
-            entry['is_database'] = issubclass(import_string(backend), DatabaseCache)
+            entry['is_database'] = is_database_backend(import_string(backend))
         except Exception as exc:
             entry['is_database'] = False
             entry['import_error'] = describe_error(exc)
@@ -78,6 +85,7 @@ def inspect_settings(params):
         'session_engine': settings.SESSION_ENGINE,
         'session_cache_alias': settings.SESSION_CACHE_ALIAS,
         'sessions_installed': 'django.contrib.sessions' in settings.INSTALLED_APPS,
+        'installed_apps': list(settings.INSTALLED_APPS),
         'celery_settings': sorted(name for name in dir(settings) if name.startswith('CELERY_')),
     }
     try:
