@@ -15,7 +15,7 @@ description:
   - Sizes C(MAX_ENTRIES) of the database cache from the count, times O(headroom) and at least 10000, unless
     O(max_entries) is given, and predicts the set latency of O(backend) at that size with the model measured in
     issue 12 (Django's C(DatabaseCache) about 0.1416 ms per 1000 rows, since every set counts the table;
-    django-mysql's C(MySQLCache) about 0.25 ms). RV(warnings) says, with the figures, when the backend would evict
+    django-mysql's C(MySQLCache) about 0.25 ms). RV(sizing_warnings) says, with the figures, when the backend would evict
     live keys or pass 2 ms per set.
   - Only reads; a Redis that does not answer is an error.
 author:
@@ -121,7 +121,7 @@ predicted_set_ms:
   description: Set p50 of O(backend) at RV(max_entries) rows, by the measured model.
   returned: success
   type: float
-warnings:
+sizing_warnings:
   description: What the chosen backend would do wrong at that size, with the figures (also given as task warnings).
   returned: success
   type: list
@@ -163,8 +163,10 @@ def main():
     except (OSError, socket.timeout, RedisWireError) as exc:
         module.fail_json(msg='Cannot count the keys of Redis %s:%d db %d: %s'
                              % (params['host'], params['port'], params['db'], exc))
-    figures.update(size(params['backend'], figures['keys'], params['headroom'], params['max_entries']))
-    for warning in figures['warnings']:
+    sizing = size(params['backend'], figures['keys'], params['headroom'], params['max_entries'])
+    figures.update(max_entries=sizing['max_entries'], predicted_set_ms=sizing['predicted_set_ms'],
+                   sizing_warnings=sizing['warnings'])
+    for warning in sizing['warnings']:
         module.warn(warning)
     module.exit_json(changed=False, **figures)
 

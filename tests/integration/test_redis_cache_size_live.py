@@ -59,7 +59,7 @@ def test_counts_the_prefix_keys_of_the_cache_db_and_their_memory(redis_host):
     assert (result['keys'], result['complete'], result['sampled']) == (2500, True, 1000)
     # 200-byte values: MEMORY USAGE reports at least that per key, and less than 1 KiB.
     assert 2500 * 200 < result['memory_bytes'] < 2500 * 1024
-    assert result['max_entries'] == 10000 and result['predicted_set_ms'] == 1.42 and result['warnings'] == []
+    assert result['max_entries'] == 10000 and result['predicted_set_ms'] == 1.42 and result['sizing_warnings'] == []
     assert PASSWORD not in output
 
 
@@ -68,7 +68,7 @@ def test_a_bound_stops_the_count_and_a_small_max_entries_warns(redis_host):
                                max_entries=100, backend='mysql')
     assert not result['complete'] and 500 <= result['keys'] < 2500
     assert result['max_entries'] == 100
-    assert any('evict' in warning for warning in result['warnings'])
+    assert any('evict' in warning for warning in result['sizing_warnings'])
 
 
 def test_a_wrong_password_fails_naming_the_server(redis_host):
