@@ -53,13 +53,31 @@ def is_database_backend(backend_class):
     return any('%s.%s' % (cls.__module__, cls.__qualname__) in DATABASE_BACKENDS for cls in backend_class.__mro__)
 
 
+def redis_db(location):
+    """The database number of a Redis LOCATION (redis://host:6379/1 or ?db=1), 0 when it names none.
+    Only the number leaves the probe: a LOCATION may hold a password."""
+    from urllib.parse import parse_qs, urlsplit
+
+    if isinstance(location, (list, tuple)):
+        location = location[0] if location else ''
+    try:
+        parts = urlsplit(str(location or ''))
+        number = parts.path.strip('/') or parse_qs(parts.query).get('db', ['0'])[0]
+        return int(number)
+    except ValueError:
+        return 0
+
+
 def cache_report(caches):
     from django.utils.module_loading import import_string
 
     report = {}
     for alias, config in caches.items():
         backend = config.get('BACKEND', '')
-        entry = {'backend': backend}
+        entry = {'backend': backend, 'key_prefix': str(config.get('KEY_PREFIX', '')),
+                 'version': config.get('VERSION', 1)}
+        if 'redis' in backend.lower():
+            entry['redis_db'] = redis_db(config.get('LOCATION'))
         try:
             entry['is_database'] = is_database_backend(import_string(backend))
         except Exception as exc:

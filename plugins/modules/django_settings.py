@@ -172,7 +172,10 @@ statements:
   elements: dict
   sample: [{setting: CACHES, file: /srv/mall-server/mall_server/settings/base.py, start: 60, end: 70, effective: false}]
 caches:
-  description: What Django made of C(CACHES) before the change, per alias (C(backend), C(is_database)).
+  description:
+    - What Django made of C(CACHES) before the change, per alias (C(backend), C(is_database), C(key_prefix),
+      C(version)), and for a Redis alias the database number of its C(LOCATION) (C(redis_db); never the LOCATION,
+      which may hold a password).
   returned: always
   type: dict
 sessions:
