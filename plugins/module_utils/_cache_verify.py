@@ -100,7 +100,7 @@ def latency_summary(probe_latency, operations):
 
 def default_fail_on_leftovers(expected_backend):
     # Leftovers are the point of checking after a move to the database; with Redis they are expected.
-    return expected_backend == 'database'
+    return expected_backend in ('database', 'mysql')
 
 
 def group_by_error(checks):

@@ -126,7 +126,7 @@ options:
   fail_on_leftovers:
     description:
       - Whether leftovers found (see RV(leftovers)) are failures. They are always reported.
-      - Defaults to V(true) when O(expected_backend=database), else to V(false).
+      - Defaults to V(true) when O(expected_backend) is V(database) or V(mysql), else to V(false).
       - An unreadable file in O(env_files) is a failure either way.
     type: bool
     version_added: 1.0.0
@@ -624,7 +624,7 @@ def run_probe(module, python, env):
         alias=params['cache_alias'],
         operations=params['operations'],
         packages=params['leftover_packages'],
-        want_database=params['expected_backend'] == 'database',
+        want_database=params['expected_backend'] in ('database', 'mysql'),
     )
     # The source goes on the command line, the parameters (no secrets) on stdin.
     rc, out, err = module.run_command(

@@ -123,7 +123,7 @@ def test_redact_location_masks_passwords(location, redacted):
     assert logic.redact_location(location) == redacted
 
 
-@pytest.mark.parametrize('expected_backend, fail', [('database', True), ('redis', False), ('any', False)])
+@pytest.mark.parametrize('expected_backend, fail', [('database', True), ('mysql', True), ('redis', False), ('any', False)])
 def test_default_fail_on_leftovers(expected_backend, fail):
     assert logic.default_fail_on_leftovers(expected_backend) is fail
 
