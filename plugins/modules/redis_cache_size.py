@@ -72,11 +72,12 @@ options:
 attributes:
   check_mode:
     support: full
-    details: It only reads.
+    details: It only reads (SCAN and MEMORY USAGE); check mode runs the same.
   diff_mode:
     support: none
   idempotent:
     support: full
+    details: It changes nothing in Redis.
   platform:
     platforms: posix
 seealso:
