@@ -50,7 +50,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 now:
-  description: 'Now' as the cache stores C(expires), as text (C(2026-11-26 07:12:03), or C(1795000323000) for RV(unit=ms)).
+  description: The current time as the cache stores C(expires), as text (C(2026-11-26 07:12:03), or C(1795000323000) for RV(unit=ms)).
   returned: success
   type: str
   sample: '2026-11-26 07:12:03'
