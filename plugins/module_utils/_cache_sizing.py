@@ -31,7 +31,7 @@ MIN_MAX_ENTRIES = 10000
 
 
 def count_keys(conn, match, scan_count=1000, max_keys=10000000, sample=1000):
-    """Figures of the keys that match: keys, complete, sampled, sample_bytes, memory_bytes (estimated)."""
+    """Figures of the keys that match: live_keys, complete, sampled, sample_bytes, memory_bytes (estimated)."""
     keys = 0
     sampled = []
     cursor = b'0'
@@ -49,7 +49,7 @@ def count_keys(conn, match, scan_count=1000, max_keys=10000000, sample=1000):
         conn.send('MEMORY', 'USAGE', key, 'SAMPLES', '0')
     sample_bytes = sum(int(conn.reader.read_reply() or 0) for dummy in sampled)
     memory = int(round(sample_bytes * keys / float(len(sampled)))) if sampled else 0
-    return dict(keys=keys, complete=complete, sampled=len(sampled), sample_bytes=sample_bytes, memory_bytes=memory)
+    return dict(live_keys=keys, complete=complete, sampled=len(sampled), sample_bytes=sample_bytes, memory_bytes=memory)
 
 
 def predicted_set_ms(backend, rows):

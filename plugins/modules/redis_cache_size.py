@@ -97,7 +97,7 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
-keys:
+live_keys:
   description: The keys that match O(match) (counted up to O(max_keys)).
   returned: success
   type: int
@@ -111,7 +111,7 @@ sampled:
   returned: success
   type: int
 memory_bytes:
-  description: Estimated memory of the matching keys (sampled average times RV(keys)).
+  description: Estimated memory of the matching keys (sampled average times RV(live_keys)).
   returned: success
   type: int
 max_entries:
@@ -164,7 +164,7 @@ def main():
     except (OSError, socket.timeout, RedisWireError) as exc:
         module.fail_json(msg='Cannot count the keys of Redis %s:%d db %d: %s'
                              % (params['host'], params['port'], params['db'], exc))
-    sizing = size(params['backend'], figures['keys'], params['headroom'], params['max_entries'])
+    sizing = size(params['backend'], figures['live_keys'], params['headroom'], params['max_entries'])
     figures.update(max_entries=sizing['max_entries'], predicted_set_ms=sizing['predicted_set_ms'],
                    sizing_warnings=sizing['warnings'])
     for warning in sizing['warnings']:

@@ -56,7 +56,7 @@ def run_module(**args):
 def test_counts_the_prefix_keys_of_the_cache_db_and_their_memory(redis_host):
     output, result = run_module(host=redis_host, password=PASSWORD, db=1, match='mall_server:*', backend='database')
     assert not result.get('failed'), result.get('msg')
-    assert (result['keys'], result['complete'], result['sampled']) == (2500, True, 1000)
+    assert (result['live_keys'], result['complete'], result['sampled']) == (2500, True, 1000)
     # 200-byte values: MEMORY USAGE reports at least that per key, and less than 1 KiB.
     assert 2500 * 200 < result['memory_bytes'] < 2500 * 1024
     assert result['max_entries'] == 10000 and result['predicted_set_ms'] == 1.42 and result['sizing_warnings'] == []
@@ -66,7 +66,7 @@ def test_counts_the_prefix_keys_of_the_cache_db_and_their_memory(redis_host):
 def test_a_bound_stops_the_count_and_a_small_max_entries_warns(redis_host):
     dummy, result = run_module(host=redis_host, password=PASSWORD, db=1, match='mall_server:*', max_keys=500,
                                max_entries=100, backend='mysql')
-    assert not result['complete'] and 500 <= result['keys'] < 2500
+    assert not result['complete'] and 500 <= result['live_keys'] < 2500
     assert result['max_entries'] == 100
     assert any('evict' in warning for warning in result['sizing_warnings'])
 
