@@ -175,7 +175,9 @@ def main():
                                  'a database-wide step. Run again when it is done. Nothing was changed.'
                                  % (params['lock'], describe_server(login), params['lock_timeout'], holder), **result)
     try:
-        rc, out, err = module.run_command(argv, cwd=params['chdir'], environ_update=command_environment(params['environment']))
+        # As given: no ~ or $VAR expansion (no shell would see one either).
+        rc, out, err = module.run_command(argv, cwd=params['chdir'], environ_update=command_environment(params['environment']),
+                                          expand_user_and_vars=False)
     finally:
         if connection is not None:
             connection.close()  # the lock goes with its connection
