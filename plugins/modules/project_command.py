@@ -17,8 +17,8 @@ description:
     travel inside the module's arguments, which are C(no_log), and reach the command only through its process
     environment (readable by its own user and root alone, C(/proc/<pid>/environ)). They are never returned, and
     Ansible masks them in the command's output.
-  - With O(lock), the command runs while this module holds the MySQL/MariaDB named lock of that name (C(GET_LOCK)):
-    a database-wide step (the cache table's creation) that the app hosts of a fleet would otherwise race on.
+  - With O(lock), the command runs while this module holds the MySQL/MariaDB named lock of that name (C(GET_LOCK)),
+    for a database-wide step (the cache table's creation) that the app hosts of a fleet would otherwise race on.
 author:
   - mall.cache_migration contributors (!UNKNOWN)
 attributes:

@@ -1,6 +1,7 @@
 """Unit tests of project_command: real commands, the environment off their command line and out of the result."""
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 
@@ -14,9 +15,10 @@ def run(run_module, tmp_path, **args):
 
 
 def test_environment_reaches_the_command_but_not_its_command_line_nor_the_result(run_module, tmp_path):
-    # The child prints whether it got the value, and its own command line as the kernel has it.
-    probe = ("import os; print(os.environ['MALL_SECRET'] == %r, os.environ['MALL_PORT']);"
-             "print(open('/proc/self/cmdline').read().replace(chr(0), ' '))" % SECRET)
+    # The child prints whether it got the value (by its hash: the value itself must not be in its arguments),
+    # and its own command line as the kernel has it.
+    probe = ("import hashlib, os; print(hashlib.sha256(os.environ['MALL_SECRET'].encode()).hexdigest() == %r, os.environ['MALL_PORT']);"
+             "print(open('/proc/self/cmdline').read().replace(chr(0), ' '))" % hashlib.sha256(SECRET.encode()).hexdigest())
     result = run(run_module, tmp_path, argv=[sys.executable, '-c', probe],
                  environment={'MALL_SECRET': SECRET, 'MALL_PORT': 8000})
     assert result.get('failed') is not True, result
