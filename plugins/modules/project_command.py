@@ -24,8 +24,16 @@ author:
 attributes:
   check_mode:
     support: none
+    details:
+      - The command's effect is unknown to the module, so in check mode the task is skipped, as with
+        M(ansible.builtin.command); set C(check_mode) to V(false) on a command that only reads.
   diff_mode:
     support: none
+  idempotent:
+    description: Whether the command changes anything again is the command's; the module always reports changed.
+    support: none
+  platform:
+    platforms: posix
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - community.mysql.mysql
