@@ -15,24 +15,21 @@ _COLLECTIONS = os.environ.get("ANSIBLE_COLLECTIONS_PATH", str(_DEFAULT)).split(o
 if _COLLECTIONS not in sys.path:
     sys.path.insert(0, _COLLECTIONS)
 
-# Scenarios whose containers share names (mall-db, mall-app, mall-sandbox): never two at once.
-_SHARED_SANDBOX_SCENARIOS = {"default", "rollback", "faults"}
 
-
-def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist (make test: -n 2 --dist loadgroup), put the scenarios that share
-    container names in one group, which runs on one worker in order, and start the long
-    tests (Molecule, then the live scripts) first, so the two workers end near together."""
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Under pytest-xdist (make test: -n 2 --dist loadgroup): start the long tests first
+    (Molecule, then the live tests), so that the two workers end near together, and keep the
+    tests of one file on one worker."""
     def cost(item):
-        path = item.path.name
-        if path == "test_molecule.py":
+        if item.path.name == "test_molecule.py":
             return 0
-        if item.path.parent.name == "integration":
-            return 1
-        return 2
+        return 1 if item.path.parent.name == "integration" else 2
 
-    for item in items:
-        callspec = getattr(item, "callspec", None)
-        if item.path.name == "test_molecule.py" and callspec and callspec.params.get("scenario") in _SHARED_SANDBOX_SCENARIOS:
-            item.add_marker(pytest.mark.xdist_group("mall-sandbox"))
     items.sort(key=cost)
+    # The tests of one file share its module- and session-scoped fixtures (one ansible-test
+    # run, one sandbox): keep each file on one worker. Molecule scenarios (grouped in their
+    # parametrization) and the live scripts (each on its own containers) stay apart.
+    for item in items:
+        if item.path.name not in ("test_molecule.py", "test_live_scripts.py"):
+            item.add_marker(pytest.mark.xdist_group(str(item.path.relative_to(item.config.rootpath))))

@@ -32,6 +32,8 @@ attributes:
   diff_mode:
     support: none
   idempotent:
+    description:
+      - When run twice with the same parameters against the same target system, it returns the same result.
     support: full
   platform:
     platforms: posix

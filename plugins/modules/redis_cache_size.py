@@ -76,6 +76,8 @@ attributes:
   diff_mode:
     support: none
   idempotent:
+    description:
+      - When run twice with the same parameters against the same target system, it returns the same result.
     support: full
     details: It changes nothing in Redis.
   platform:
@@ -146,7 +148,7 @@ def main():
     argument_spec.update(
         db=dict(type='int', default=0),
         match=dict(type='str', default='*'),
-        max_keys=dict(type='int', default=10000000),
+        max_keys=dict(type='int', default=10000000, no_log=False),
         sample=dict(type='int', default=1000),
         backend=dict(type='str', choices=['database', 'mysql'], default='database'),
         headroom=dict(type='float', default=2.0),

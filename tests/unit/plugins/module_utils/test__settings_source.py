@@ -33,8 +33,9 @@ def load(modules):
     return files
 
 
-def plan(modules, settings="app.settings", runtime=None, keys=KEYS, options=OPTIONS):
+def plan(modules, settings="app.settings", runtime=None, keys=KEYS, options=None):
     files = load(modules)
+    options = OPTIONS if options is None else options
     runtime = runtime or {}
     init_files = [s for n, s in files.items() if s.module.endswith(".__init__") and settings.startswith(n + ".")]
     edits = Planner(files, settings, set(files), runtime, options).plan(keys, init_files)
