@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 ENV := source scripts/env.sh &&
 
-.PHONY: bootstrap demo test lint unit molecule clean
+.PHONY: bootstrap demo test lint unit molecule bench ee clean
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -11,8 +11,11 @@ bootstrap:
 demo: bootstrap
 	@$(ENV) bash scripts/demo.sh
 
+# Two workers: the Molecule scenarios and live tests wait on containers more than on the CPU.
+TEST_WORKERS ?= 2
+
 test: bootstrap
-	@$(ENV) pytest tests
+	@$(ENV) pytest -n $(TEST_WORKERS) --dist loadgroup tests
 
 lint: bootstrap
 	@$(ENV) pytest tests/test_collection.py
@@ -22,6 +25,17 @@ unit: bootstrap
 
 molecule: bootstrap
 	@$(ENV) pytest tests/test_molecule.py
+
+# A benchmark, not a test (not part of `make test`): cache latency and migrate.yml timings on the
+# bench's own containers (bn-*), see docs/benchmarks.md. BENCH_ARGS passes options to bench/run.py.
+bench: bootstrap
+	@$(ENV) { [ -x "$$MALL_CACHE/bench-venv/bin/python" ] || python3 -m venv "$$MALL_CACHE/bench-venv"; } \
+	  && "$$MALL_CACHE/bench-venv/bin/pip" install -q --disable-pip-version-check -r bench/requirements.txt \
+	  && python bench/run.py $(BENCH_ARGS) && "$$MALL_CACHE/bench-venv/bin/python" bench/report.py
+
+# The execution environment of meta/ee-image.yml, built offline (scripts/ee.sh).
+ee: bootstrap
+	@$(ENV) bash scripts/ee.sh build
 
 clean:
 	@$(ENV) ansible-playbook molecule/resources/cleanup.yml && molecule destroy --all

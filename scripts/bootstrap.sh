@@ -77,7 +77,9 @@ collections() {
   mkdir -p "$dest/mall"
   # Our own collection is the work tree itself.
   ln -sfn "$ROOT" "$dest/mall/cache_migration"
-  local stamp="$MALL_COLLECTIONS/.bundle-$ANSIBLE_BUNDLE_VERSION"
+  # The stamp follows requirements/collections.txt too: a collection added there is extracted.
+  local stamp
+  stamp="$MALL_COLLECTIONS/.bundle-$ANSIBLE_BUNDLE_VERSION-$(sha256sum "$ROOT/requirements/collections.txt" | cut -c1-12)"
   [ -f "$stamp" ] && return 0
   local wheel_dir="$MALL_CACHE/wheels-bundle"
   mkdir -p "$wheel_dir"
@@ -92,11 +94,13 @@ image() {
   docker image inspect "$MALL_TEST_IMAGE" >/dev/null 2>&1 && return 0
   # A configured image that can be pulled wins; otherwise build it from Debian packages.
   docker pull -q "$MALL_TEST_IMAGE" >/dev/null 2>&1 && return 0
-  local rootfs="$MALL_CACHE/rootfs"
+  local rootfs="$MALL_CACHE/rootfs" mirror
+  # The mirror apt uses here: a machine behind a company mirror reaches no other.
+  mirror=$(bash "$ROOT/scripts/debian_mirror.sh")
   rm -rf "$rootfs"
   debootstrap --variant=minbase \
     --include=python3,python3-venv,python3-pip,python3-pymysql,python3-requests,python3-yaml,mariadb-server,mariadb-client,libmariadb3,redis-server,redis-tools,ca-certificates,sudo,bash,procps,iproute2,netcat-openbsd,git,curl \
-    bookworm "$rootfs" http://deb.debian.org/debian >"$MALL_CACHE/debootstrap.log" 2>&1
+    bookworm "$rootfs" "$mirror" >"$MALL_CACHE/debootstrap.log" 2>&1
   tar -C "$rootfs" -c . | docker import -c 'CMD ["sleep","infinity"]' - "$MALL_TEST_IMAGE" >/dev/null
   rm -rf "$rootfs"
 }

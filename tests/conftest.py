@@ -8,7 +8,28 @@ import os
 import pathlib
 import sys
 
+import pytest
+
 _DEFAULT = pathlib.Path(__file__).resolve().parent.parent / ".cache" / "collections"
 _COLLECTIONS = os.environ.get("ANSIBLE_COLLECTIONS_PATH", str(_DEFAULT)).split(os.pathsep)[0]
 if _COLLECTIONS not in sys.path:
     sys.path.insert(0, _COLLECTIONS)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Under pytest-xdist (make test: -n 2 --dist loadgroup): start the long tests first
+    (Molecule, then the live tests), so that the two workers end near together, and keep the
+    tests of one file on one worker."""
+    def cost(item):
+        if item.path.name == "test_molecule.py":
+            return 0
+        return 1 if item.path.parent.name == "integration" else 2
+
+    items.sort(key=cost)
+    # The tests of one file share its module- and session-scoped fixtures (one ansible-test
+    # run, one sandbox): keep each file on one worker. Molecule scenarios (grouped in their
+    # parametrization) and the live scripts (each on its own containers) stay apart.
+    for item in items:
+        if item.path.name not in ("test_molecule.py", "test_live_scripts.py"):
+            item.add_marker(pytest.mark.xdist_group(str(item.path.relative_to(item.config.rootpath))))

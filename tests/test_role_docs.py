@@ -6,6 +6,7 @@ Ansible reads, and every default is validated against its spec the way
 ansible-core validates role arguments.
 """
 import importlib.util
+import json
 import pathlib
 import re
 import subprocess
@@ -16,6 +17,9 @@ import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+_SPEC = importlib.util.spec_from_file_location("role_docs", ROOT / "scripts" / "role_docs.py")
+role_docs = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(role_docs)
 ROLES = sorted(p.parent.parent.name for p in (ROOT / "roles").glob("*/meta/argument_specs.yml"))
 ALL_ROLES = sorted(p.name for p in (ROOT / "roles").iterdir() if (p / "tasks").is_dir())
 
@@ -32,7 +36,7 @@ def load(path):
 
 
 def spec_of(role):
-    return load(ROOT / "roles" / role / "meta" / "argument_specs.yml")
+    return role_docs.load_yaml(ROOT / "roles" / role / "meta" / "argument_specs.yml")
 
 
 def defaults_of(role):
@@ -82,9 +86,6 @@ def test_spec_is_well_formed(role):
                 problems.append(f"{name}: list without (known) elements")
             if "elements" in option and option.get("type") != "list":
                 problems.append(f"{name}: elements on a {option.get('type')}")
-            # defaults/main.yml is the one source of defaults; a copy here drifts.
-            if "default" in option:
-                problems.append(f"{name}: default belongs in defaults/main.yml")
     assert not problems, f"{role}: " + "; ".join(problems)
 
 
@@ -94,6 +95,37 @@ def test_spec_and_defaults_name_the_same_variables(role):
     public = {name for name in defaults_of(role) if not name.startswith("__")}
     assert not public - options, f"{role}: in defaults/main.yml but not in the spec: {sorted(public - options)}"
     assert not options - public, f"{role}: in the spec but not in defaults/main.yml: {sorted(options - public)}"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_spec_defaults_are_the_defaults_of_defaults_main_yml(role):
+    """ansible-doc -t role shows the spec's default; defaults/main.yml is what the role uses. They agree."""
+    defaults = defaults_of(role)
+    problems = []
+    for entry, entry_spec in spec_of(role)["argument_specs"].items():
+        for name, option in (entry_spec.get("options") or {}).items():
+            if "default" not in option:
+                problems.append(f"{entry}.{name}: no default (defaults/main.yml has {defaults.get(name)!r})")
+            elif name not in defaults:
+                problems.append(f"{entry}.{name}: a default, but none in defaults/main.yml")
+            elif option["default"] != defaults[name] or type(option["default"]) is not type(defaults[name]):
+                problems.append(f"{entry}.{name}: spec default {option['default']!r} != {defaults[name]!r}")
+    assert not problems, f"{role}: " + "; ".join(problems)
+
+
+def test_ansible_doc_shows_the_defaults():
+    """What a user reads: ansible-doc's default of each option is the one the role uses."""
+    fqcns = [f"mall.cache_migration.{role}" for role in ROLES]
+    out = subprocess.run(["ansible-doc", "-t", "role", "--json", *fqcns], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+    docs = json.loads(out.stdout)
+    wrong = []
+    for role in ROLES:
+        defaults = defaults_of(role)
+        options = docs[f"mall.cache_migration.{role}"]["entry_points"]["main"]["options"]
+        wrong += [f"{role}.{name}: {option.get('default')!r}" for name, option in options.items()
+                  if option.get("default") != defaults[name]]
+    assert not wrong, f"ansible-doc shows other defaults: {wrong}"
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -138,19 +170,33 @@ def test_collection_readme_links_each_role_s_variables_instead_of_documenting_th
     assert not documented, f"README.md documents role variables again: {documented}"
 
 
+def templates_outside_unsafe(node, unsafe=False):
+    """Scalars holding Jinja that no enclosing node tags !unsafe."""
+    unsafe = unsafe or node.tag == "!unsafe"
+    if isinstance(node, yaml.ScalarNode):
+        return [] if unsafe or not re.search(r"\{\{|\{%", node.value) else [node.value]
+    children = node.value if isinstance(node, yaml.SequenceNode) else [v for pair in node.value for v in pair]
+    return [found for child in children for found in templates_outside_unsafe(child, unsafe)]
+
+
 @pytest.mark.parametrize("role", ROLES)
-def test_spec_descriptions_hold_no_template(role):
-    """validate_argument_spec templates the whole spec: a description with {{ }} renders, or fails as undefined."""
+def test_spec_holds_no_template_that_validation_would_render(role):
+    """validate_argument_spec templates the whole spec: a description with {{ }} renders, or fails as undefined,
+    and a templated default renders there (mall_db_login's would print the database password when validation
+    fails). Descriptions hold no Jinja; a default that is a template is tagged !unsafe."""
     text = (ROOT / "roles" / role / "meta" / "argument_specs.yml").read_text()
-    assert "{{" not in text and "{%" not in text, f"{role}: write examples without Jinja in meta/argument_specs.yml"
+    found = templates_outside_unsafe(yaml.compose(text, Loader=role_docs.SpecLoader))
+    assert not found, f"{role}: Jinja in meta/argument_specs.yml outside an !unsafe default: {found}"
+    for entry_spec in spec_of(role)["argument_specs"].values():
+        for name, option in (entry_spec.get("options") or {}).items():
+            description = " ".join(map(str, option["description"])) if isinstance(option["description"], list) \
+                else str(option["description"])
+            assert "{{" not in description and "{%" not in description, f"{role}.{name}: Jinja in the description"
 
 
 @pytest.mark.parametrize("role", ROLES)
 def test_readme_default_blocks_read_back_as_the_defaults(role):
     """The generator copies each default's text; read back, it must be the same value."""
-    spec = importlib.util.spec_from_file_location("role_docs", ROOT / "scripts" / "role_docs.py")
-    role_docs = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(role_docs)
     blocks = role_docs.raw_defaults(ROOT / "roles" / role / "defaults" / "main.yml")
     defaults = defaults_of(role)
     assert sorted(blocks) == sorted(defaults)

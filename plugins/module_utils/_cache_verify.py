@@ -17,6 +17,9 @@ import re
 
 BACKEND_KINDS = ('database', 'redis', 'locmem', 'other')
 REQUIRED_COLUMNS = ('cache_key', 'value', 'expires')
+# django-mysql's MySQLCache (a BaseDatabaseCache) stores the type of each value beside it.
+MYSQL_CACHE_CLASS = 'django_mysql.cache.MySQLCache'
+REQUIRED_COLUMNS_OF = {'database': REQUIRED_COLUMNS, 'mysql': REQUIRED_COLUMNS + ('value_type',)}
 
 # Greedy up to the last @ before the path: like urllib, so a password with an @ is masked whole.
 URL_PASSWORD = re.compile(r'(://[^:/@]*:)[^/]*@')
@@ -38,6 +41,18 @@ def classify_backend(class_paths):
     if any(path.endswith('.LocMemCache') for path in class_paths):
         return 'locmem'
     return 'other'
+
+
+def database_backend(class_paths):
+    """Which database cache a 'database' kind is: mysql (django-mysql's MySQLCache) or database (Django's)."""
+    return 'mysql' if MYSQL_CACHE_CLASS in class_paths else 'database'
+
+
+def matches_expected(expected, kind, class_paths):
+    """any passes every backend; database every database cache; mysql only MySQLCache."""
+    if expected == 'mysql':
+        return kind == 'database' and database_backend(class_paths) == 'mysql'
+    return expected in ('any', kind)
 
 
 def redact_location(location):
@@ -85,7 +100,7 @@ def latency_summary(probe_latency, operations):
 
 def default_fail_on_leftovers(expected_backend):
     # Leftovers are the point of checking after a move to the database; with Redis they are expected.
-    return expected_backend == 'database'
+    return expected_backend in ('database', 'mysql')
 
 
 def group_by_error(checks):
@@ -128,7 +143,7 @@ def write_guard_failure(guard, table):
     )
 
 
-def database_failures(database, table):
+def database_failures(database, table, flavour='database'):
     if database.get('skipped'):
         return []
     if database.get('error'):
@@ -136,7 +151,7 @@ def database_failures(database, table):
     if not database.get('exists'):
         return ['table %s does not exist in database %s: run manage.py createcachetable'
                 % (table, database.get('schema'))]
-    missing = [column for column in REQUIRED_COLUMNS if column not in database.get('columns', {})]
+    missing = [column for column in REQUIRED_COLUMNS_OF[flavour] if column not in database.get('columns', {})]
     if missing:
         return ['table %s lacks the columns %s' % (table, ', '.join(missing))]
     if not database.get('expires_indexes'):
@@ -176,7 +191,8 @@ def backend_check(result, options, probe_error):
     if result.get('backend') and not result.get('matches_expected'):
         reasons.append('cache %r uses %s (%s), expected %s' % (
             options['cache_alias'], result['backend'], result['backend_kind'], options['expected_backend']))
-    figures = {name: result.get(name) for name in ('backend', 'backend_kind', 'location', 'django_version')}
+    figures = {name: result.get(name) for name in ('backend', 'backend_kind', 'database_backend', 'location',
+                                                   'django_version')}
     figures['expected'] = options['expected_backend']
     if result.get('backend'):
         summary = '%s (%s) at %s, expected %s' % (
@@ -217,7 +233,7 @@ def table_check(result, options, table):
     if options.get('table') and result.get('backend_kind') == 'database' and result.get('location') != table:
         reasons.append('CACHES[%r] LOCATION is %r, but the table to check is %r' % (
             options['cache_alias'], result.get('location'), table))
-    reasons.extend(database_failures(database, table))
+    reasons.extend(database_failures(database, table, result.get('database_backend') or 'database'))
     name = '%s.%s' % (database.get('schema'), table)
     if database.get('skipped'):
         summary = 'skipped: %s' % database['skipped']

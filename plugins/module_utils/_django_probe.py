@@ -130,7 +130,8 @@ def round_trip(cache, round_trip_keys, run_id):
         return None
 
     def check_delete():
-        if not cache.delete(value_key):
+        # Django's backends return whether the key existed; django-mysql's MySQLCache returns None.
+        if cache.delete(value_key) is False:
             return 'delete() of an existing key returned False'
         if cache.get(value_key) is not None:
             return 'the key is still readable after delete()'
@@ -227,6 +228,10 @@ def database_settings(database_cache):
         # The same 'now' DatabaseCache compares `expires` with when it culls expired rows:
         # naive, in the connection's time zone (UTC) with USE_TZ, in local time without.
         report['storage_now'] = connection.ops.adapt_datetimefield_value(tz_now().replace(microsecond=0))
+        if hasattr(database_cache, 'FOREVER_TIMEOUT'):
+            # django-mysql's MySQLCache stores expires as milliseconds since the epoch (its _now()).
+            report['storage_now'] = database_cache._now()
+            report['never_expires'] = database_cache.FOREVER_TIMEOUT
     except Exception as exc:
         report['error'] = describe_error(exc)
     return report
@@ -328,7 +333,7 @@ def probe(params):
         django.setup()
         from django.conf import settings
         from django.core.cache import caches
-        from django.core.cache.backends.db import DatabaseCache
+        from django.core.cache.backends.db import BaseDatabaseCache
 
         caches_setting = settings.CACHES
     except Exception as exc:
@@ -354,7 +359,8 @@ def probe(params):
         return report
     report['cache']['class_paths'] = class_path_chain(type(cache))
 
-    is_database_cache = isinstance(cache, DatabaseCache)
+    # BaseDatabaseCache: Django's DatabaseCache and django-mysql's MySQLCache.
+    is_database_cache = isinstance(cache, BaseDatabaseCache)
     if is_database_cache or params['want_database']:
         report['database'] = database_settings(cache if is_database_cache else None)
     report['redis'] = redis_report(cache)

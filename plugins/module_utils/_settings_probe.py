@@ -45,16 +45,41 @@ def project_modules(names, project_dir):
     return found
 
 
+# The database backends a migration may choose: Django's own, and django-mysql's (not a DatabaseCache subclass).
+DATABASE_BACKENDS = ('django.core.cache.backends.db.DatabaseCache', 'django_mysql.cache.MySQLCache')
+
+
+def is_database_backend(backend_class):
+    return any('%s.%s' % (cls.__module__, cls.__qualname__) in DATABASE_BACKENDS for cls in backend_class.__mro__)
+
+
+def redis_db(location):
+    """The database number of a Redis LOCATION (redis://host:6379/1 or ?db=1), 0 when it names none.
+    Only the number leaves the probe: a LOCATION may hold a password."""
+    from urllib.parse import parse_qs, urlsplit
+
+    if isinstance(location, (list, tuple)):
+        location = location[0] if location else ''
+    try:
+        parts = urlsplit(str(location or ''))
+        number = parts.path.strip('/') or parse_qs(parts.query).get('db', ['0'])[0]
+        return int(number)
+    except ValueError:
+        return 0
+
+
 def cache_report(caches):
-    from django.core.cache.backends.db import DatabaseCache
     from django.utils.module_loading import import_string
 
     report = {}
     for alias, config in caches.items():
         backend = config.get('BACKEND', '')
-        entry = {'backend': backend}
+        entry = {'backend': backend, 'key_prefix': str(config.get('KEY_PREFIX', '')),
+                 'version': config.get('VERSION', 1)}
+        if 'redis' in backend.lower():
+            entry['redis_db'] = redis_db(config.get('LOCATION'))
         try:
-            entry['is_database'] = issubclass(import_string(backend), DatabaseCache)
+            entry['is_database'] = is_database_backend(import_string(backend))
         except Exception as exc:
             entry['is_database'] = False
             entry['import_error'] = describe_error(exc)
@@ -78,6 +103,7 @@ def inspect_settings(params):
         'session_engine': settings.SESSION_ENGINE,
         'session_cache_alias': settings.SESSION_CACHE_ALIAS,
         'sessions_installed': 'django.contrib.sessions' in settings.INSTALLED_APPS,
+        'installed_apps': list(settings.INSTALLED_APPS),
         'celery_settings': sorted(name for name in dir(settings) if name.startswith('CELERY_')),
     }
     try:

@@ -14,10 +14,12 @@ settings module loads; this file does the rest in the module's Python:
   missing final newline kept) and lists its top-level statements;
 - settings_events() follows `from .base import *` in execution order, so the
   last binding of a name is the effective one, as Django sees it;
-- plan_database() decides each edit: the Redis aliases of CACHES become
-  DatabaseCache (TIMEOUT, KEY_PREFIX, VERSION, KEY_FUNCTION kept as source
-  text), CELERY_* settings, the Celery app import and unused reads of removed
-  env keys go, SESSION_ENGINE on a Redis cache becomes cached_db;
+- Planner decides each edit: the Redis aliases of CACHES become the chosen
+  database backend, Django's DatabaseCache or django-mysql's MySQLCache
+  (TIMEOUT, KEY_PREFIX, VERSION, KEY_FUNCTION kept as source text), an app the
+  backend needs (django_mysql) joins INSTALLED_APPS, CELERY_* settings, the
+  Celery app import and unused reads of removed env keys go, SESSION_ENGINE on
+  a Redis cache becomes cached_db;
 - apply_edits() writes them by character ranges: every byte outside the
   edited ranges stays as it was.
 
@@ -31,6 +33,12 @@ import io
 import tokenize
 
 DATABASE_BACKEND = 'django.core.cache.backends.db.DatabaseCache'
+MYSQL_BACKEND = 'django_mysql.cache.MySQLCache'
+# Per backend choice: the BACKEND path, and the app it needs in INSTALLED_APPS (None: none).
+BACKENDS = {
+    'database': dict(path=DATABASE_BACKEND, app=None),
+    'mysql': dict(path=MYSQL_BACKEND, app='django_mysql'),
+}
 CACHED_DB_SESSIONS = 'django.contrib.sessions.backends.cached_db'
 CACHE_SESSIONS = 'django.contrib.sessions.backends.cache'
 # Alias options that keep their meaning on any backend, kept as source text.
@@ -126,6 +134,10 @@ class SettingsFile:
     def line_span(self, statement):
         """Characters of the statement's whole lines, line endings included."""
         return self._line_starts[statement.start - 1], self._line_starts[statement.end]
+
+    def line_start(self, lineno):
+        """Index in self.text where line lineno (1-based) starts."""
+        return self._line_starts[lineno - 1]
 
     def indent_of(self, lineno):
         line = self.lines[lineno - 1]
@@ -334,6 +346,15 @@ class Planner:
         self.options = options
         self.edits = []
         self.chain = chain_modules(files, settings_module, loaded)
+        self.backend = BACKENDS[options.get('backend', 'database')]
+
+    def backend_options(self):
+        """OPTIONS of a new alias, in the order they are written. MySQLCache culls on a schedule
+        (cull_mysql_caches), so a set never culls (CULL_PROBABILITY 0)."""
+        options = [('MAX_ENTRIES', self.options['max_entries']), ('CULL_FREQUENCY', self.options['cull_frequency'])]
+        if self.backend['path'] == MYSQL_BACKEND:
+            options.append(('CULL_PROBABILITY', self.options.get('cull_probability', 0)))
+        return options
 
     def _edit(self, statement, start, end, text, action, setting, reason):
         for other in self.edits:
@@ -389,11 +410,11 @@ class Planner:
         options = dict(self.options.get('defaults', {}))
         options.update({name: source.segment(items[name]) for name in KEPT_ALIAS_OPTIONS if name in items})
         lines = ['{',
-                 "%s'BACKEND': %r," % (inner, DATABASE_BACKEND),
+                 "%s'BACKEND': %r," % (inner, self.backend['path']),
                  "%s'LOCATION': %r," % (inner, self.options['table'])]
         lines += ["%s%r: %s," % (inner, name, options[name]) for name in KEPT_ALIAS_OPTIONS if name in options]
-        lines.append("%s'OPTIONS': {'MAX_ENTRIES': %d, 'CULL_FREQUENCY': %d}," % (
-            inner, self.options['max_entries'], self.options['cull_frequency']))
+        lines.append("%s'OPTIONS': {%s}," % (inner, ', '.join(
+            '%r: %r' % (name, value) for name, value in self.backend_options())))
         lines.append(indent + '}')
         return eol.join(lines)
 
@@ -419,8 +440,8 @@ class Planner:
                 if text is not None:
                     redis_aliases.add(alias)
                     self.replace_node(statement, alias_node, text, 'CACHES',
-                                      'CACHES[%r] on Redis becomes DatabaseCache on %s'
-                                      % (alias, self.options['table']))
+                                      'CACHES[%r] on Redis becomes %s on %s'
+                                      % (alias, self.backend['path'].rsplit('.', 1)[-1], self.options['table']))
         return redis_aliases
 
     def _alias_pairs(self, statement, value):
@@ -518,8 +539,54 @@ class Planner:
             used |= loaded_names(ast.parse(new_text))
         return used
 
+    # INSTALLED_APPS --------------------------------------------------------
+
+    def plan_installed_app(self, redis_aliases):
+        """Append the backend's app to the effective INSTALLED_APPS literal, when an alias moves to it."""
+        app = self.backend['app']
+        if not app or not redis_aliases or app in self.runtime.get('installed_apps', []):
+            return
+        events = settings_events(self.files, self.module, 'INSTALLED_APPS', self.loaded)
+        statement = events[-1] if events else None
+        node = statement.node if statement else None
+        value = node.value if isinstance(node, (ast.Assign, ast.AugAssign)) else None
+        single_target = isinstance(node, ast.AugAssign) or (isinstance(node, ast.Assign) and len(node.targets) == 1)
+        if not (single_target and isinstance(value, (ast.List, ast.Tuple))):
+            raise Refusal('%s: the last statement that sets INSTALLED_APPS is not a list or tuple literal (assigned or '
+                          'added with +=), so %r cannot be added to it safely. Add it by hand, or deliver the change '
+                          'as a release (mall_release_version). Nothing was changed.'
+                          % (statement.location if statement else self.module, app))
+        start, end, text = self._appended_element(statement.source, value, repr(app))
+        self._edit(statement, start, end, text, 'replace', 'INSTALLED_APPS',
+                   '%s needs %r in INSTALLED_APPS' % (self.backend['path'].rsplit('.', 1)[-1], app))
+
+    @staticmethod
+    def _appended_element(source, literal, element):
+        """(start, end, text) of an edit that appends element to a list or tuple literal, in its layout."""
+        literal_start, literal_end = source.node_span(literal)
+        close = literal_end - 1
+        if not literal.elts:
+            suffix = ',' if isinstance(literal, ast.Tuple) else ''
+            return literal_start + 1, close, element + suffix
+        last = literal.elts[-1]
+        last_end = source.node_span(last)[1]
+        after = source.text[last_end:close]
+        comma = after.lstrip(' \t').startswith(',')
+        if last.lineno > literal.lineno and literal.end_lineno > last.end_lineno:
+            # One element a line: a new line after the last element's, with its indentation; the rest of that
+            # line (its comma, a comment) stays as it was.
+            line_end = source.line_start(last.end_lineno + 1)
+            rest = source.text[last_end:line_end]
+            eol = rest[len(rest.rstrip('\r\n')):] or source.eol
+            return last_end, line_end, ('' if comma else ',') + rest + source.indent_of(last.lineno) + element + ',' + eol
+        if comma:
+            comma_at = last_end + after.index(',') + 1
+            return comma_at, comma_at, ' ' + element + ','
+        return last_end, last_end, ', ' + element
+
     def plan(self, redis_env_keys, init_files):
         redis_aliases = self.plan_caches()
+        self.plan_installed_app(redis_aliases)
         self.plan_sessions(redis_aliases)
         self.plan_celery()
         self.plan_celery_import(init_files)

@@ -52,12 +52,15 @@ options:
     version_added: 1.0.0
   expected_backend:
     description:
-      - The kind of cache the alias must use. C(database) is C(DatabaseCache) or a subclass, C(redis) is
-        django-redis or Django's own C(RedisCache). With C(any), every backend passes this check.
+      - The kind of cache the alias must use. C(database) is a database cache (Django's C(DatabaseCache), a subclass,
+        or django-mysql's C(MySQLCache)), C(mysql) only C(MySQLCache), C(redis) is django-redis or Django's own
+        C(RedisCache). With C(any), every backend passes this check.
+      - A C(MySQLCache) table must also have its C(value_type) column; its C(expires) is compared with the
+        milliseconds since the epoch that C(MySQLCache) stores.
       - With C(database), O(table) is inspected even if the alias still uses another backend, to check the
         table before the switch.
     type: str
-    choices: [database, redis, any]
+    choices: [database, mysql, redis, any]
     default: any
     version_added: 1.0.0
   table:
@@ -123,7 +126,7 @@ options:
   fail_on_leftovers:
     description:
       - Whether leftovers found (see RV(leftovers)) are failures. They are always reported.
-      - Defaults to V(true) when O(expected_backend=database), else to V(false).
+      - Defaults to V(true) when O(expected_backend) is V(database) or V(mysql), else to V(false).
       - An unreadable file in O(env_files) is a failure either way.
     type: bool
     version_added: 1.0.0
@@ -233,6 +236,12 @@ backend_kind:
   type: str
   choices: [database, redis, locmem, other]
   sample: database
+database_backend:
+  description: For a database cache, which one, from its class and base classes.
+  returned: when RV(backend_kind) is C(database)
+  type: str
+  choices: [database, mysql]
+  sample: mysql
 matches_expected:
   description: Whether RV(backend_kind) is what O(expected_backend) asks for.
   returned: when the probe could read C(CACHES)
@@ -556,9 +565,11 @@ from ansible_collections.mall.cache_migration.plugins.module_utils import _djang
 from ansible_collections.mall.cache_migration.plugins.module_utils._cache_verify import (
     cache_table,
     classify_backend,
+    database_backend,
     failure_message,
     judge,
     latency_summary,
+    matches_expected,
     redact_location,
 )
 from ansible_collections.mall.cache_migration.plugins.module_utils._env_file import scan_files
@@ -585,7 +596,7 @@ def argument_spec():
     spec.update(
         python=dict(type='path'),
         cache_alias=dict(type='str', default='default'),
-        expected_backend=dict(type='str', choices=['database', 'redis', 'any'], default='any'),
+        expected_backend=dict(type='str', choices=['database', 'mysql', 'redis', 'any'], default='any'),
         table=dict(type='str'),
         operations=dict(type='int', default=100),
         max_set_p50_ms=dict(type='float'),
@@ -613,7 +624,7 @@ def run_probe(module, python, env):
         alias=params['cache_alias'],
         operations=params['operations'],
         packages=params['leftover_packages'],
-        want_database=params['expected_backend'] == 'database',
+        want_database=params['expected_backend'] in ('database', 'mysql'),
     )
     # The source goes on the command line, the parameters (no secrets) on stdin.
     rc, out, err = module.run_command(
@@ -651,7 +662,7 @@ def quote_identifier(name):
     return '`%s`' % name.replace('`', '``')
 
 
-def inspect_cache_table(cursor, schema, table, now):
+def inspect_cache_table(cursor, schema, table, now, never_expires=None):
     """Read the structure and the contents summary of the cache table."""
     report = dict(schema=schema, table=table)
     cursor.execute(
@@ -673,7 +684,7 @@ def inspect_cache_table(cursor, schema, table, now):
         'SELECT COUNT(*), COALESCE(SUM(expires < %%s), 0), COALESCE(SUM(expires >= %%s), 0), '
         'AVG(LENGTH(value)), COALESCE(SUM(LENGTH(value)), 0), MIN(expires), MAX(expires) FROM %s.%s'
         % (quote_identifier(schema), quote_identifier(table)),
-        (now, NEVER_EXPIRES),
+        (now, never_expires or NEVER_EXPIRES),
     )
     rows, expired, never_expiring, average, total, oldest, newest = cursor.fetchone()
     report.update(
@@ -710,7 +721,8 @@ def database_result(module, probe_database, table):
         return result
     try:
         with connection.cursor() as cursor:
-            result.update(inspect_cache_table(cursor, login['login_db'], table, probe_database['storage_now']))
+            result.update(inspect_cache_table(cursor, login['login_db'], table, probe_database['storage_now'],
+                                              probe_database.get('never_expires', NEVER_EXPIRES)))
     except Exception as exc:  # any driver error is reported beside the other results, not raised
         result['error'] = '%s: %s' % (type(exc).__name__, exc)
     finally:
@@ -735,7 +747,10 @@ def build_result(module, probe):
         result['backend'] = cache['backend']
         result['location'] = redact_location(cache['location'])
         result['backend_kind'] = classify_backend(cache['class_paths'])
-        result['matches_expected'] = params['expected_backend'] in ('any', result['backend_kind'])
+        if result['backend_kind'] == 'database':
+            result['database_backend'] = database_backend(cache['class_paths'])
+        result['matches_expected'] = matches_expected(params['expected_backend'], result['backend_kind'],
+                                                      cache['class_paths'])
     for section in ('round_trip', 'write_guard', 'cleanup'):
         if section in probe:
             result[section] = probe[section]

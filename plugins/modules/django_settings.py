@@ -8,16 +8,16 @@ DOCUMENTATION = r'''
 ---
 module: django_settings
 short_description: Find where a Django project really sets CACHES, sessions and Celery, and move them off Redis
-version_added: 1.1.0
+version_added: 1.0.0
 description:
   - Asks the project's own Django, in its virtualenv, which of the project's modules the settings module
     O(settings) loads, and reads each with Python's C(ast). It follows C(from .base import *) in the
     order Django executes it, so it knows which top-level statement sets the effective C(CACHES),
     C(SESSION_ENGINE) and C(CELERY_*) values, and which statements read the env keys O(redis_env_keys).
-  - With O(state=database) it changes exactly the statements it must, and leaves every other byte of every
+  - With O(state=database) it changes exactly the statements it must (O(backend) picks the database cache), and leaves every other byte of every
     file as it was (comments, blank lines, quotes, CRLF, a missing final newline, the encoding line, a BOM).
     Each C(CACHES) alias on Redis, wherever it is defined, effective or shadowed, becomes
-    C(django.core.cache.backends.db.DatabaseCache) on O(table), with its C(TIMEOUT), C(KEY_PREFIX),
+    C(django.core.cache.backends.db.DatabaseCache) (or C(django_mysql.cache.MySQLCache)) on O(table), with its C(TIMEOUT), C(KEY_PREFIX),
     C(VERSION) and C(KEY_FUNCTION) kept as their source text. Aliases on other backends stay untouched.
     C(CELERY_*) settings, the import of the Celery app in the project's package and assignments that read a
     removed env key and that nothing uses any more are removed. C(SESSION_ENGINE) on a Redis cache becomes
@@ -46,6 +46,34 @@ options:
     default: inspected
   table:
     description: The cache table that C(LOCATION) names. Required with O(state=database).
+    type: str
+  backend:
+    description:
+      - The database cache the Redis aliases move to. V(database) is Django's C(DatabaseCache).
+      - V(mysql) is django-mysql's C(django_mysql.cache.MySQLCache), with C(CULL_PROBABILITY) 0 (a set never culls;
+        C(manage.py cull_mysql_caches) culls on a schedule), and C(django_mysql) is appended to the effective
+        C(INSTALLED_APPS) literal when it is not there. django-mysql must be installed in the venv before the change;
+        the proof installs O(proof_requirement) into its copy when the venv lacks it.
+    type: str
+    choices: [database, mysql]
+    default: database
+  proof_requirement:
+    description:
+      - With O(backend=mysql) and O(prove=true), the requirement (for example V(django-mysql==4.19.0)) that the
+        proof installs into its copy of the project, with the venv's pip and O(pip_find_links), O(pip_no_index)
+        and O(pip_index_url), when the venv cannot import C(django_mysql) yet. The venv is not changed.
+    type: str
+  pip_find_links:
+    description: C(--find-links) of the proof's pip install.
+    type: list
+    elements: str
+    default: []
+  pip_no_index:
+    description: C(--no-index) for the proof's pip install.
+    type: bool
+    default: false
+  pip_index_url:
+    description: C(--index-url) of the proof's pip install.
     type: str
   max_entries:
     description: C(OPTIONS.MAX_ENTRIES) of the new aliases. Django's own default, 300, evicts most of a shop's cache.
@@ -144,7 +172,10 @@ statements:
   elements: dict
   sample: [{setting: CACHES, file: /srv/mall-server/mall_server/settings/base.py, start: 60, end: 70, effective: false}]
 caches:
-  description: What Django made of C(CACHES) before the change, per alias (C(backend), C(is_database)).
+  description:
+    - What Django made of C(CACHES) before the change, per alias (C(backend), C(is_database), C(key_prefix),
+      C(version)), and for a Redis alias the database number of its C(LOCATION) (C(redis_db); never the LOCATION,
+      which may hold a password).
   returned: always
   type: dict
 sessions:
@@ -314,6 +345,10 @@ def prove(module, python, contents):
             return dict(ok=False, problems=['%s lies outside the project; the proof cannot copy it' % path])
         with open(os.path.join(copy, relative), 'wb') as f:
             f.write(data)
+    if params['backend'] == 'mysql':
+        problem = install_for_proof(module, python, copy)
+        if problem:
+            return dict(ok=False, backend=None, problems=[problem])
     report = run_probe(module, python, copy, full=True)
     if 'error' in report:
         return dict(ok=False, backend=None, problems=[report['error']])
@@ -322,6 +357,24 @@ def prove(module, python, contents):
     if not default.get('is_database'):
         problems.insert(0, "CACHES['default'] would use %s, not the database" % default.get('backend'))
     return dict(ok=not problems, backend=default.get('backend'), problems=problems)
+
+
+def install_for_proof(module, python, copy):
+    """Put django-mysql into the proof's copy (on its sys.path) when the venv cannot import it; None or a problem."""
+    params = module.params
+    rc, dummy, dummy = module.run_command([python, '-c', 'import django_mysql'])
+    if rc == 0:
+        return None
+    if not params['proof_requirement']:
+        return 'the venv cannot import django_mysql and no proof_requirement was given to install for the proof'
+    argv = [python, '-m', 'pip', 'install', '--quiet', '--no-deps', '--disable-pip-version-check', '--target', copy]
+    argv += ['--find-links=%s' % link for link in params['pip_find_links']]
+    argv += ['--no-index'] if params['pip_no_index'] else []
+    argv += ['--index-url', params['pip_index_url']] if params['pip_index_url'] else []
+    rc, out, err = module.run_command(argv + [params['proof_requirement']])
+    if rc != 0:
+        return 'pip cannot install %s for the proof: %s' % (params['proof_requirement'], tail(err or out))
+    return None
 
 
 def write_and_check(module, python, contents, originals):
@@ -345,6 +398,11 @@ def main():
             django_project_argument_spec(),
             state=dict(type='str', choices=['inspected', 'database'], default='inspected'),
             table=dict(type='str'),
+            backend=dict(type='str', choices=['database', 'mysql'], default='database'),
+            proof_requirement=dict(type='str'),
+            pip_find_links=dict(type='list', elements='str', default=[]),
+            pip_no_index=dict(type='bool', default=False),
+            pip_index_url=dict(type='str'),
             max_entries=dict(type='int', default=20000),
             cull_frequency=dict(type='int', default=3),
             default_options=dict(type='dict', default={}),
@@ -414,7 +472,7 @@ def read_bytes(path):
 
 
 def plan(params, files, runtime, loaded):
-    options = dict(table=params['table'], max_entries=params['max_entries'], cull_frequency=params['cull_frequency'],
+    options = dict(table=params['table'], backend=params['backend'], max_entries=params['max_entries'], cull_frequency=params['cull_frequency'],
                    defaults=checked_default_options(params['default_options']))
     init_files = [source for name, source in files.items()
                   if source.module.endswith('.__init__') and params['settings'].startswith(name + '.')]

@@ -20,17 +20,14 @@ description:
   - Also reads C(migrated.json), the record of the files as the migration left them, when the
     restore point has one, and where the C(current) link (the restore point of a migration under
     way) points.
+  - Each restore point comes with its RV(restore_points[].layout), so roles read the paths instead of
+    spelling them.
 author:
   - mall.cache_migration contributors (!UNKNOWN)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - mall.cache_migration.restore_point
 options:
-  root:
-    description:
-      - The directory that holds the restore points (C(mall_restore_point_root)).
-      - A missing directory is no error; it holds no restore point.
-    type: path
-    required: true
   name:
     description:
       - Return only the restore point of this name (a directory directly under O(root)).
@@ -51,6 +48,8 @@ attributes:
   platform:
     platforms: posix
 seealso:
+  - module: mall.cache_migration.restore_point_files
+    description: Takes the files of a restore point and writes its manifest.
   - module: mall.cache_migration.redis_snapshot
     description: Takes the Redis snapshot that a restore point holds.
 '''
@@ -102,6 +101,17 @@ restore_points:
           (C(files), a list of C(path) and C(checksum)), or null when the migration did not record them.
       type: dict
       sample: {"recorded": "2026-11-26T07:21:13Z", "files": [{"path": "/srv/mall-server/.env.production", "checksum": "9f2c..."}]}
+    layout:
+      description:
+        - The absolute path of each part of the restore point (keys C(path), C(files), C(database_dump),
+          C(pip_freeze), C(git_commit), C(settings_plan), C(redis), C(redis_dump), C(redis_container),
+          C(manifest), C(migrated)), as M(mall.cache_migration.restore_point_files) returns it.
+      type: dict
+      sample: {"redis_dump": "/var/backups/mall-cache-migration/20261126T071900Z/redis/dump.rdb"}
+    copies:
+      description: For each file of the manifest's C(restored_files), the path of its copy in the restore point.
+      type: dict
+      sample: {"/srv/mall-server/.env.production": "/var/backups/mall-cache-migration/20261126T071900Z/files/srv/mall-server/.env.production"}
 skipped:
   description: Directories under O(root) that are not restore points, with the reason.
   returned: always
@@ -113,86 +123,17 @@ current:
   returned: always
   type: str
   sample: 20261126T071900Z
+current_link:
+  description: The path of the C(current) link, whether it exists or not.
+  returned: always
+  type: str
+  sample: /var/backups/mall-cache-migration/current
 '''
 
-import datetime
-import json
 import os
-import re
 
 from ansible.module_utils.basic import AnsibleModule
-
-MANIFEST = 'manifest.json'
-MIGRATED = 'migrated.json'
-CURRENT = 'current'
-CREATED_FORMAT = '%Y%m%dT%H%M%SZ'
-BARE_NAME = re.compile(r'^[0-9A-Za-z_][0-9A-Za-z_.-]*$')
-
-
-def read_manifest(directory):
-    """Return (manifest, created datetime) of a restore point directory, or raise ValueError with the reason."""
-    path = os.path.join(directory, MANIFEST)
-    if not os.path.isfile(path):
-        raise ValueError('no %s' % MANIFEST)
-    try:
-        with open(path, encoding='utf-8') as handle:
-            manifest = json.load(handle)
-    except (OSError, UnicodeDecodeError, ValueError) as error:
-        raise ValueError('%s is not readable JSON: %s' % (MANIFEST, error)) from None
-    if not isinstance(manifest, dict):
-        raise ValueError('%s is not a JSON object' % MANIFEST)
-    for key in ('restored_files', 'contents'):
-        if not isinstance(manifest.get(key), list):
-            raise ValueError('%s has no list %s' % (MANIFEST, key))
-    try:
-        created = datetime.datetime.strptime(str(manifest.get('created')), CREATED_FORMAT)
-    except ValueError:
-        raise ValueError('%s has no created time like 20261126T071900Z' % MANIFEST) from None
-    return manifest, created
-
-
-def read_migrated(directory):
-    """The record of the files after the migration, or None when there is none or it is not usable."""
-    try:
-        with open(os.path.join(directory, MIGRATED), encoding='utf-8') as handle:
-            record = json.load(handle)
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None
-    return record if isinstance(record, dict) and isinstance(record.get('files'), list) else None
-
-
-def list_restore_points(root, name=None):
-    """Return (restore points newest first, skipped directories, name of the current one)."""
-    points, skipped = [], []
-    if not os.path.isdir(root):
-        return points, skipped, None
-    names = [name] if name is not None else sorted(os.listdir(root))
-    for entry in names:
-        directory = os.path.join(root, entry)
-        if os.path.islink(directory) or not os.path.isdir(directory):
-            if name is not None:
-                skipped.append({'name': entry, 'reason': 'no such directory'})
-            continue
-        try:
-            manifest, created = read_manifest(directory)
-        except ValueError as error:
-            skipped.append({'name': entry, 'reason': str(error)})
-            continue
-        points.append({
-            'name': entry,
-            'path': directory,
-            'created': created.strftime('%Y-%m-%dT%H:%M:%SZ'),
-            'manifest': manifest,
-            'migrated': read_migrated(directory),
-        })
-    points.sort(key=lambda point: (point['created'], point['name']), reverse=True)
-    current_link = os.path.join(root, CURRENT)
-    current = None
-    if os.path.islink(current_link):
-        target = os.path.realpath(current_link)
-        if os.path.dirname(target) == os.path.realpath(root):
-            current = os.path.basename(target)
-    return points, skipped, current
+from ansible_collections.mall.cache_migration.plugins.module_utils import _restore_point as restore_point
 
 
 def main():
@@ -204,10 +145,12 @@ def main():
         supports_check_mode=True,
     )
     name = module.params['name']
-    if name is not None and not BARE_NAME.match(name):
+    if name is not None and not restore_point.BARE_NAME.match(name):
         module.fail_json(msg='name must be the bare name of a restore point (no /, not starting with .), not %r' % name)
-    points, skipped, current = list_restore_points(module.params['root'], name)
-    module.exit_json(changed=False, restore_points=points, skipped=skipped, current=current)
+    root = module.params['root']
+    points, skipped, current = restore_point.list_restore_points(root, name)
+    module.exit_json(changed=False, restore_points=points, skipped=skipped, current=current,
+                     current_link=os.path.join(root, restore_point.CURRENT))
 
 
 if __name__ == '__main__':

@@ -8,7 +8,7 @@ DOCUMENTATION = r'''
 ---
 module: session_carryover
 short_description: Carry the sessions of a Django project over from its Redis cache into django_session
-version_added: 1.1.0
+version_added: 1.0.0
 description:
   - Before a Django project leaves Redis, copies the sessions that Django's C(cache) session engine keeps there
     into the C(django_session) table, so that the C(cached_db) engine the migration switches to finds them and

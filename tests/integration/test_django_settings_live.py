@@ -85,13 +85,26 @@ if __name__ == "__main__":
 ENV = 'SECRET_KEY=live-test-secret-key\nREDIS_HOST=127.0.0.1\nREDIS_PASSWORD=%s\n' % SECRET
 
 
-@pytest.fixture(scope='module')
-def venv(tmp_path_factory):
+DJANGO_MYSQL = 'django-mysql==4.19.0'
+
+
+def make_venv(tmp_path_factory, packages):
     path = tmp_path_factory.mktemp('django-settings') / 'venv'
     subprocess.run([SYSTEM_PYTHON, '-m', 'venv', str(path)], check=True)
     subprocess.run([str(path / 'bin' / 'pip'), 'install', '-q', '--no-index', '--find-links', str(WHEELHOUSE),
-                    *PACKAGES], check=True, env=dict(os.environ, PIP_CONFIG_FILE=os.devnull))
+                    *packages], check=True, env=dict(os.environ, PIP_CONFIG_FILE=os.devnull))
     return path
+
+
+@pytest.fixture(scope='module')
+def venv(tmp_path_factory):
+    return make_venv(tmp_path_factory, PACKAGES)
+
+
+@pytest.fixture(scope='module')
+def mysql_venv(tmp_path_factory):
+    """The venv as cache_settings leaves it before the edit with cache_settings_backend=mysql."""
+    return make_venv(tmp_path_factory, PACKAGES + [DJANGO_MYSQL])
 
 
 @pytest.fixture
@@ -236,3 +249,55 @@ def test_proof_loads_the_env_files_as_they_will_be(venv, project):
     assert 'The planned settings change does not work' in result['msg']
     assert 'REDIS_URL not found' in result['msg']
     assert digests(project) == before
+
+
+MYSQL_ARGS = dict(backend='mysql', proof_requirement=DJANGO_MYSQL, pip_find_links=[str(WHEELHOUSE)], pip_no_index=True)
+
+
+def installed_apps(venv, project, settings='shop.settings.development'):
+    code = 'import json; from django.conf import settings; print(json.dumps(list(settings.INSTALLED_APPS)))'
+    proc = subprocess.run([str(venv / 'bin' / 'python'), '-c', code], cwd=project, capture_output=True, text=True,
+                          env=dict(os.environ, DJANGO_SETTINGS_MODULE=settings), check=True)
+    return json.loads(proc.stdout)
+
+
+def test_mysql_proof_installs_django_mysql_into_its_copy_only(venv, project):
+    before = digests(project)
+    dummy, result = run_module(venv, project, '--check', prove=True, **MYSQL_ARGS)
+    assert not result.get('failed'), result.get('msg')
+    assert result['proof'] == {'ok': True, 'backend': 'django_mysql.cache.MySQLCache', 'problems': []}
+    assert [row['setting'] for row in result['plan'] if row['setting'] == 'INSTALLED_APPS'] == ['INSTALLED_APPS']
+    assert digests(project) == before
+    probe = subprocess.run([str(venv / 'bin' / 'python'), '-c', 'import django_mysql'], capture_output=True,
+                           check=False)
+    assert probe.returncode != 0, 'the proof installed django-mysql into the venv'
+
+
+def test_mysql_proof_without_a_requirement_to_install_is_refused(venv, project):
+    before = digests(project)
+    dummy, result = run_module(venv, project, '--check', prove=True, backend='mysql')
+    assert result.get('failed') and 'cannot import django_mysql' in result['msg'], result.get('msg')
+    assert digests(project) == before
+
+
+def test_mysql_change_uses_mysqlcache_adds_the_app_once_and_is_idempotent(mysql_venv, project):
+    base = project / 'shop' / 'settings' / 'base.py'
+    original_base = base.read_bytes()
+    dummy, result = run_module(mysql_venv, project, prove=True, **MYSQL_ARGS)
+    assert not result.get('failed'), result.get('msg')
+    assert result['changed'] and result['backend'] == 'django_mysql.cache.MySQLCache'
+    assert effective_backend(mysql_venv, project) == 'django_mysql.cache.MySQLCache'
+    assert installed_apps(mysql_venv, project) == [
+        'django.contrib.contenttypes', 'django.contrib.auth', 'django.contrib.sessions', 'django_mysql']
+    # The one INSTALLED_APPS line gains the app and keeps its CRLF; every other byte of it stays.
+    old_line = b'INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth", "django.contrib.sessions"]'
+    new_line = old_line[:-1] + b", 'django_mysql']"
+    assert base.read_bytes().startswith(original_base[:original_base.index(old_line)] + new_line + b'\r\n')
+    check = subprocess.run([str(mysql_venv / 'bin' / 'python'), 'manage.py', 'check'], cwd=project,
+                           capture_output=True, text=True, check=False)
+    assert check.returncode == 0, check.stderr
+
+    after = digests(project)
+    dummy, again = run_module(mysql_venv, project, **MYSQL_ARGS)
+    assert not again['changed'] and again['plan'] == []
+    assert digests(project) == after

@@ -14,6 +14,8 @@ print(json.dumps({
     'class': '%s.%s' % (type(default).__module__, type(default).__qualname__),
     'location': str(settings.CACHES['default'].get('LOCATION', '')),
     'key_prefix': settings.CACHES['default'].get('KEY_PREFIX'),
+    'options': settings.CACHES['default'].get('OPTIONS', {}),
+    'installed_apps': list(settings.INSTALLED_APPS),
     'session_engine': settings.SESSION_ENGINE,
     'permissions': settings.REST_FRAMEWORK.get('DEFAULT_PERMISSION_CLASSES'),
     'password_validators': len(settings.AUTH_PASSWORD_VALIDATORS),

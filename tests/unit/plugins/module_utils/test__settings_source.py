@@ -33,11 +33,12 @@ def load(modules):
     return files
 
 
-def plan(modules, settings="app.settings", runtime=None, keys=KEYS):
+def plan(modules, settings="app.settings", runtime=None, keys=KEYS, options=None):
     files = load(modules)
+    options = OPTIONS if options is None else options
     runtime = runtime or {}
     init_files = [s for n, s in files.items() if s.module.endswith(".__init__") and settings.startswith(n + ".")]
-    edits = Planner(files, settings, set(files), runtime, OPTIONS).plan(keys, init_files)
+    edits = Planner(files, settings, set(files), runtime, options).plan(keys, init_files)
     return files, edits
 
 
@@ -302,3 +303,72 @@ def test_diff_holds_changed_statements_only_with_secrets_masked():
 
 def test_mask_secrets_leaves_plain_strings():
     assert mask_secrets("A = 'plain'\nB = 'redis://:s3cret@h/1'\n") == "A = 'plain'\nB = '********'\n"
+
+
+# The mysql backend: django-mysql's MySQLCache, and django_mysql joins INSTALLED_APPS --------------------
+
+MYSQL = dict(OPTIONS, backend="mysql")
+REDIS_CACHES = """CACHES = {
+    "default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": "redis://r:6379/1", "TIMEOUT": 60},
+}
+"""
+
+
+@pytest.mark.parametrize("apps, expected", [
+    # One element a line, trailing comma, a comment after the last element.
+    ('INSTALLED_APPS = [\n    "django.contrib.auth",\n    "shop",  # ours\n]\n',
+     'INSTALLED_APPS = [\n    "django.contrib.auth",\n    "shop",  # ours\n    \'django_mysql\',\n]\n'),
+    # No trailing comma, tabs, CRLF.
+    ('INSTALLED_APPS = (\r\n\t"django.contrib.auth",\r\n\t"shop"\r\n)\r\n',
+     'INSTALLED_APPS = (\r\n\t"django.contrib.auth",\r\n\t"shop",\r\n\t\'django_mysql\',\r\n)\r\n'),
+    # All on one line, with and without a trailing comma.
+    ('INSTALLED_APPS = ["a", "b"]\n', 'INSTALLED_APPS = ["a", "b", \'django_mysql\']\n'),
+    ('INSTALLED_APPS = ("a",)\n', 'INSTALLED_APPS = ("a", \'django_mysql\',)\n'),
+    # Empty.
+    ('INSTALLED_APPS = []\n', "INSTALLED_APPS = ['django_mysql']\n"),
+])
+def test_mysql_backend_adds_django_mysql_to_installed_apps_in_its_layout(apps, expected):
+    after, edits = migrate({"app.settings": apps + REDIS_CACHES}, options=MYSQL)
+    text = after["app.settings"].decode()
+    assert text.startswith(expected)
+    namespace = {}
+    exec(compile(text, "<settings>", "exec"), namespace)
+    assert namespace["INSTALLED_APPS"][-1] == "django_mysql"
+    assert namespace["CACHES"]["default"] == {
+        "BACKEND": "django_mysql.cache.MySQLCache", "LOCATION": "mall_cache", "TIMEOUT": 60,
+        "OPTIONS": {"MAX_ENTRIES": 20000, "CULL_FREQUENCY": 3, "CULL_PROBABILITY": 0},
+    }
+    assert sorted(e.setting for e in edits) == ["CACHES", "INSTALLED_APPS"]
+
+
+def test_mysql_backend_appends_to_the_effective_installed_apps_of_a_star_import_chain():
+    base = 'INSTALLED_APPS = ["a"]\n' + REDIS_CACHES
+    development = 'from .base import *  # noqa\n\nINSTALLED_APPS += ["debug_toolbar"]\n'
+    after, dummy = migrate({"app.settings.base": base, "app.settings.development": development},
+                           settings="app.settings.development", options=MYSQL)
+    assert after["app.settings.base"].decode().startswith('INSTALLED_APPS = ["a"]\n')
+    assert after["app.settings.development"].decode().endswith('INSTALLED_APPS += ["debug_toolbar", \'django_mysql\']\n')
+
+
+def test_mysql_backend_leaves_installed_apps_that_hold_django_mysql_and_a_database_backend_adds_nothing():
+    modules = {"app.settings": 'INSTALLED_APPS = ["a", "django_mysql"]\n' + REDIS_CACHES}
+    dummy, edits = plan(modules, runtime={"installed_apps": ["a", "django_mysql"]}, options=MYSQL)
+    assert [e.setting for e in edits] == ["CACHES"]
+    dummy, edits = plan({"app.settings": 'INSTALLED_APPS = ["a"]\n' + REDIS_CACHES})
+    assert [e.setting for e in edits] == ["CACHES"]
+    assert "DatabaseCache" in edits[0].text
+
+
+def test_mysql_backend_refuses_installed_apps_it_cannot_append_to():
+    with pytest.raises(Refusal, match="INSTALLED_APPS is not a list or tuple literal"):
+        plan({"app.settings": 'INSTALLED_APPS = list(BASE_APPS)\n' + REDIS_CACHES}, options=MYSQL)
+    with pytest.raises(Refusal, match="INSTALLED_APPS is not a list or tuple literal"):
+        plan({"app.settings": 'INSTALLED_APPS = ["a"]\nINSTALLED_APPS.append("b")\n' + REDIS_CACHES},
+             options=MYSQL)
+
+
+def test_nothing_to_move_adds_no_app():
+    modules = {"app.settings": 'INSTALLED_APPS = ["a"]\nCACHES = {"default": {"BACKEND": "%s"}}\n'
+               % "django.core.cache.backends.locmem.LocMemCache"}
+    dummy, edits = plan(modules, options=MYSQL)
+    assert edits == []

@@ -123,7 +123,7 @@ def test_redact_location_masks_passwords(location, redacted):
     assert logic.redact_location(location) == redacted
 
 
-@pytest.mark.parametrize('expected_backend, fail', [('database', True), ('redis', False), ('any', False)])
+@pytest.mark.parametrize('expected_backend, fail', [('database', True), ('mysql', True), ('redis', False), ('any', False)])
 def test_default_fail_on_leftovers(expected_backend, fail):
     assert logic.default_fail_on_leftovers(expected_backend) is fail
 
@@ -334,3 +334,33 @@ def test_without_a_table_the_location_is_the_table_and_no_mismatch():
     result = passing_result(location='other_cache')
     checks, failures = logic.judge(result, dict(OPTIONS, table=None))
     assert failures == [] and checks['table']['summary'].startswith('mall.other_cache: ')
+
+
+MYSQL_CACHE_PATHS = ['django_mysql.cache.MySQLCache', 'django.core.cache.backends.db.BaseDatabaseCache',
+                     'django.core.cache.backends.base.BaseCache']
+DATABASE_CACHE_PATHS = ['django.core.cache.backends.db.DatabaseCache',
+                        'django.core.cache.backends.db.BaseDatabaseCache', 'django.core.cache.backends.base.BaseCache']
+
+
+@pytest.mark.parametrize('expected, paths, matches', [
+    ('database', MYSQL_CACHE_PATHS, True),
+    ('database', DATABASE_CACHE_PATHS, True),
+    ('mysql', MYSQL_CACHE_PATHS, True),
+    ('mysql', DATABASE_CACHE_PATHS, False),
+    ('mysql', ['django_redis.cache.RedisCache'], False),
+    ('any', MYSQL_CACHE_PATHS, True),
+])
+def test_mysql_cache_is_a_database_cache_and_only_it_is_mysql(expected, paths, matches):
+    kind = logic.classify_backend(paths)
+    assert logic.matches_expected(expected, kind, paths) is matches
+    if kind == 'database':
+        assert logic.database_backend(paths) == ('mysql' if paths is MYSQL_CACHE_PATHS else 'database')
+
+
+def test_a_mysql_cache_table_needs_its_value_type_column():
+    database = dict(exists=True, columns={'cache_key': 'varchar(255)', 'value': 'longblob',
+                                          'expires': 'bigint(20) unsigned'}, expires_indexes=['t_expires'])
+    assert logic.database_failures(database, 't') == []
+    assert logic.database_failures(database, 't', 'mysql') == ['table t lacks the columns value_type']
+    database['columns']['value_type'] = 'char(1)'
+    assert logic.database_failures(database, 't', 'mysql') == []

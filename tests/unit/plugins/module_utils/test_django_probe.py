@@ -145,6 +145,27 @@ def test_round_trip_names_what_a_call_got_wrong():
     assert all(results[name]['ok'] for name in ROUND_TRIP_CHECKS if name != 'add')
 
 
+class NoneDeleteCache(DictCache):
+    """django-mysql's MySQLCache: delete() returns None, not whether the key existed."""
+
+    def delete(self, key):
+        super().delete(key)
+
+
+class FalseDeleteCache(DictCache):
+    def delete(self, key):
+        return False
+
+
+def test_delete_that_returns_none_passes_when_the_key_is_gone_and_false_fails():
+    keys = probe.ProbeKeys()
+    results = probe.round_trip(NoneDeleteCache(), probe.allocate_round_trip_keys(keys), keys.run_id)
+    assert results['delete'] == {'ok': True}
+    keys = probe.ProbeKeys()
+    results = probe.round_trip(FalseDeleteCache(), probe.allocate_round_trip_keys(keys), keys.run_id)
+    assert results['delete'] == {'ok': False, 'error': 'delete() of an existing key returned False'}
+
+
 def test_measure_latency_counts_gets_that_miss():
     keys = probe.ProbeKeys()
     latency = probe.measure_latency(ForgetfulCache(), [keys.new() for index in range(10)])

@@ -1,0 +1,263 @@
+# Copyright (c) 2025, mall.cache_migration contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The restore point: its layout on disk, its manifest, and how its files are taken.
+
+PRIVATE: the leading underscore marks this file as internal to the
+mall.cache_migration collection. Its API may change in any release;
+other collections must not import it.
+
+The one definition of a restore point, used by the modules restore_point_info (which returns the
+layout and the manifest to the rollback and redis_teardown roles) and restore_point_files (which
+the restore_point role calls to take the files and write the manifest). No role spells a path of
+the layout: they read it from those modules' results.
+
+A restore point is a directory <root>/<name> (name: its UTC time, 20261126T071900Z), mode 0700:
+
+    files/<absolute path>    byte copies of the files the migration changes (mode 0600)
+    database.sql.gz          the app database's dump
+    pip-freeze.txt           the virtualenv's packages
+    git-commit.txt           the checked-out commit
+    settings-plan.json       the settings statements the migration changes
+    redis/dump.rdb           the Redis snapshot
+    redis/container.json     the Redis container's configuration
+    manifest.json            written last: the restore point is valid only once it is there
+    migrated.json            the kept files' checksums as the migration left them
+
+<root>/current links to the restore point of a migration under way.
+"""
+
+from __future__ import annotations
+
+import datetime
+import errno
+import grp
+import hashlib
+import json
+import os
+import pwd
+import re
+import stat
+import tempfile
+
+MANIFEST = 'manifest.json'
+MIGRATED = 'migrated.json'
+CURRENT = 'current'
+FILES = 'files'
+CREATED_FORMAT = '%Y%m%dT%H%M%SZ'
+BARE_NAME = re.compile(r'^[0-9A-Za-z_][0-9A-Za-z_.-]*$')
+DIRECTORY_MODE = 0o700
+FILE_MODE = 0o600
+
+# Every file of the layout, relative to the restore point: the one list that roles read paths from.
+LAYOUT = {
+    'files': FILES,
+    'database_dump': 'database.sql.gz',
+    'pip_freeze': 'pip-freeze.txt',
+    'git_commit': 'git-commit.txt',
+    'settings_plan': 'settings-plan.json',
+    'redis': 'redis',
+    'redis_dump': 'redis/dump.rdb',
+    'redis_container': 'redis/container.json',
+    'manifest': MANIFEST,
+    'migrated': MIGRATED,
+}
+# The manifest's keys for each kept file: where it was, its sha256, and what a rollback restores.
+RESTORED_FILE_KEYS = ('path', 'checksum', 'mode', 'pw_name', 'gr_name', 'size')
+
+
+def layout(path):
+    """The absolute paths of a restore point's parts, by the names of LAYOUT, plus `path` itself."""
+    parts = {key: os.path.join(path, relative) for key, relative in LAYOUT.items()}
+    parts['path'] = path
+    return parts
+
+
+def copy_path(path, source):
+    """Where the restore point at `path` keeps its copy of the absolute file `source`."""
+    if not os.path.isabs(source):
+        raise ValueError('a kept file must be an absolute path, not %r' % source)
+    return os.path.join(path, FILES, os.path.normpath(source).lstrip(os.sep))
+
+
+def copies(path, manifest):
+    """{kept file: its copy} for the files the manifest lists."""
+    return {item['path']: copy_path(path, item['path']) for item in manifest.get('restored_files', [])}
+
+
+def sha256(path):
+    digest = hashlib.sha256()
+    with open(path, 'rb') as handle:
+        for block in iter(lambda: handle.read(1 << 20), b''):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def describe(source):
+    """The manifest entry of a file to keep, or None when it does not exist."""
+    try:
+        info = os.stat(source)
+    except OSError as error:
+        if error.errno == errno.ENOENT:
+            return None
+        raise
+    return {
+        'path': source,
+        'checksum': sha256(source),
+        'mode': '%04o' % stat.S_IMODE(info.st_mode),
+        'pw_name': _name(pwd.getpwuid, info.st_uid),
+        'gr_name': _name(grp.getgrgid, info.st_gid),
+        'size': info.st_size,
+    }
+
+
+def _name(lookup, number):
+    try:
+        return lookup(number)[0]
+    except KeyError:
+        return str(number)
+
+
+def directories_to_make(root, path, sources):
+    """The directories a restore point of these files needs, parents first."""
+    wanted = [root, path, os.path.join(path, 'redis'), os.path.join(path, FILES)]
+    for source in sources:
+        parent = os.path.dirname(copy_path(path, source))
+        chain = []
+        while parent not in wanted and parent.startswith(path + os.sep):
+            chain.append(parent)
+            parent = os.path.dirname(parent)
+        wanted.extend(reversed(chain))
+    return wanted
+
+
+def make_directories(directories, check_mode):
+    """Create the missing ones and make every one 0700 (the root too: the restore points hold secrets);
+    return those that were (or, in check mode, would be) created or changed."""
+    changed = []
+    for directory in directories:
+        if os.path.isdir(directory) and stat.S_IMODE(os.stat(directory).st_mode) == DIRECTORY_MODE:
+            continue
+        changed.append(directory)
+        if not check_mode:
+            if not os.path.isdir(directory):
+                os.mkdir(directory, DIRECTORY_MODE)
+            os.chmod(directory, DIRECTORY_MODE)
+    return changed
+
+
+def write_private(dest, data):
+    """Write bytes to dest atomically (a temporary file beside it, then rename), mode 0600."""
+    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(dest), prefix='.' + os.path.basename(dest) + '.')
+    try:
+        with os.fdopen(handle, 'wb') as out:
+            out.write(data)
+        os.chmod(temporary, FILE_MODE)
+        os.rename(temporary, dest)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+def keep_file(path, entry, check_mode):
+    """Copy a kept file into the restore point unless an identical copy is there; True if it was copied."""
+    dest = copy_path(path, entry['path'])
+    if os.path.isfile(dest) and sha256(dest) == entry['checksum'] and stat.S_IMODE(os.stat(dest).st_mode) == FILE_MODE:
+        return False
+    if not check_mode:
+        # Kept files are settings, env and requirements files: small enough to copy through memory.
+        with open(entry['path'], 'rb') as handle:
+            data = handle.read()
+        if hashlib.sha256(data).hexdigest() != entry['checksum']:
+            raise ValueError('%s changed while it was copied into the restore point' % entry['path'])
+        write_private(dest, data)
+    return True
+
+
+def contents(path):
+    """Every file the restore point holds, its manifest excepted: path, sha256 and size, sorted."""
+    found = []
+    for directory, subdirectories, names in os.walk(path):
+        subdirectories.sort()
+        for name in sorted(names):
+            file_path = os.path.join(directory, name)
+            if file_path == os.path.join(path, MANIFEST) or not os.path.isfile(file_path):
+                continue
+            found.append({'path': file_path, 'checksum': sha256(file_path), 'size': os.path.getsize(file_path)})
+    return found
+
+
+def manifest_bytes(manifest):
+    return (json.dumps(manifest, indent=4, sort_keys=True) + '\n').encode('utf-8')
+
+
+def read_manifest(directory):
+    """Return (manifest, created datetime) of a restore point directory, or raise ValueError with the reason."""
+    path = os.path.join(directory, MANIFEST)
+    if not os.path.isfile(path):
+        raise ValueError('no %s' % MANIFEST)
+    try:
+        with open(path, encoding='utf-8') as handle:
+            manifest = json.load(handle)
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise ValueError('%s is not readable JSON: %s' % (MANIFEST, error)) from None
+    if not isinstance(manifest, dict):
+        raise ValueError('%s is not a JSON object' % MANIFEST)
+    for key in ('restored_files', 'contents'):
+        if not isinstance(manifest.get(key), list):
+            raise ValueError('%s has no list %s' % (MANIFEST, key))
+    try:
+        created = datetime.datetime.strptime(str(manifest.get('created')), CREATED_FORMAT)
+    except ValueError:
+        raise ValueError('%s has no created time like 20261126T071900Z' % MANIFEST) from None
+    return manifest, created
+
+
+def read_migrated(directory):
+    """The record of the files after the migration, or None when there is none or it is not usable."""
+    try:
+        with open(os.path.join(directory, MIGRATED), encoding='utf-8') as handle:
+            record = json.load(handle)
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return record if isinstance(record, dict) and isinstance(record.get('files'), list) else None
+
+
+def current_name(root):
+    """The name of the restore point that <root>/current links to, or None."""
+    link = os.path.join(root, CURRENT)
+    if not os.path.islink(link):
+        return None
+    target = os.path.realpath(link)
+    return os.path.basename(target) if os.path.dirname(target) == os.path.realpath(root) else None
+
+
+def list_restore_points(root, name=None):
+    """Return (restore points newest first, skipped directories, name of the current one)."""
+    points, skipped = [], []
+    if not os.path.isdir(root):
+        return points, skipped, None
+    names = [name] if name is not None else sorted(os.listdir(root))
+    for entry in names:
+        directory = os.path.join(root, entry)
+        if os.path.islink(directory) or not os.path.isdir(directory):
+            if name is not None:
+                skipped.append({'name': entry, 'reason': 'no such directory'})
+            continue
+        try:
+            manifest, created = read_manifest(directory)
+        except ValueError as error:
+            skipped.append({'name': entry, 'reason': str(error)})
+            continue
+        points.append({
+            'name': entry,
+            'path': directory,
+            'created': created.strftime('%Y-%m-%dT%H:%M:%SZ'),
+            'manifest': manifest,
+            'migrated': read_migrated(directory),
+            'layout': layout(directory),
+            'copies': copies(directory, manifest),
+        })
+    points.sort(key=lambda point: (point['created'], point['name']), reverse=True)
+    return points, skipped, current_name(root)

@@ -1,0 +1,199 @@
+#!/usr/bin/python
+# Copyright (c) 2025, mall.cache_migration contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: project_command
+short_description: Run a command of the Django project with its environment kept out of command lines and logs
+version_added: 1.0.0
+description:
+  - Runs a command (C(manage.py createcachetable), C(manage.py check), the app's restart command) in the project
+    directory with the app's extra environment (O(environment)).
+  - Unlike the C(environment) keyword of a task, which puts C(NAME=value) pairs on the command line of the shell
+    that runs the module (visible in C(ps) on the managed host and in C(-vvv) output on the controller), the values
+    travel inside the module's arguments, which are C(no_log), and reach the command only through its process
+    environment (readable by its own user and root alone, C(/proc/<pid>/environ)). They are never returned, and
+    Ansible masks them in the command's output.
+  - With O(lock), the command runs while this module holds the MySQL/MariaDB named lock of that name (C(GET_LOCK)),
+    for a database-wide step (the cache table's creation) that the app hosts of a fleet would otherwise race on.
+author:
+  - mall.cache_migration contributors (!UNKNOWN)
+attributes:
+  check_mode:
+    support: none
+    details:
+      - The command's effect is unknown to the module, so in check mode the task is skipped, as with
+        M(ansible.builtin.command); set C(check_mode) to V(false) on a command that only reads.
+  diff_mode:
+    support: none
+  idempotent:
+    description: Whether the command changes anything again is the command's; the module always reports changed.
+    support: none
+  platform:
+    platforms: posix
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - community.mysql.mysql
+  - mall.cache_migration.database
+options:
+  argv:
+    description:
+      - The command and its arguments, not run through a shell. Mutually exclusive with O(cmd).
+    type: list
+    elements: str
+  cmd:
+    description:
+      - The command as one string, split like a shell would split it (no shell runs it). Mutually exclusive with O(argv).
+    type: str
+  chdir:
+    description:
+      - The working directory of the command.
+    type: path
+    required: true
+  environment:
+    description:
+      - Environment variables for the command, on top of the module's own. Values are passed as strings.
+      - The values are never logged nor returned (they often hold E(SECRET_KEY) or passwords).
+    type: dict
+    default: {}
+  lock:
+    description:
+      - Name of a MySQL/MariaDB named lock to hold while the command runs, on the server of the connection options.
+      - The module waits up to O(lock_timeout) seconds for it and fails, naming the connection that holds it, after that.
+    type: str
+  lock_timeout:
+    description:
+      - Seconds to wait for O(lock).
+    type: int
+    default: 600
+notes:
+  - The connection options are used only with O(lock).
+  - A command that exits with a code other than 0 fails the task; set C(failed_when) to judge it otherwise.
+'''
+
+EXAMPLES = r'''
+- name: Create the cache table, one host of the fleet at a time
+  mall.cache_migration.project_command:
+    argv: [/srv/mall-server/venv/bin/python, manage.py, createcachetable, mall_server_cache]
+    chdir: /srv/mall-server
+    environment: "{{ mall_app_environment }}"
+    lock: mall.cache_migration/mall_server
+    login_host: db.example
+    login_user: mall_user
+    login_password: "{{ mall_db_password }}"
+
+- name: Restart the app with its own command
+  mall.cache_migration.project_command:
+    cmd: /srv/mall-server/bin/mall-serverctl restart
+    chdir: /srv/mall-server
+    environment: "{{ mall_app_environment }}"
+'''
+
+RETURN = r'''
+cmd:
+  description: The command that ran (its arguments; the environment is not shown).
+  returned: always
+  type: list
+  elements: str
+  sample: [/srv/mall-server/venv/bin/python, manage.py, check]
+rc:
+  description: The command's exit code.
+  returned: always
+  type: int
+  sample: 0
+stdout:
+  description: The command's standard output.
+  returned: always
+  type: str
+stderr:
+  description: The command's standard error.
+  returned: always
+  type: str
+lock_waited:
+  description: Seconds spent waiting for O(lock).
+  returned: with O(lock)
+  type: float
+  sample: 0.01
+'''
+
+import shlex
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.mall.cache_migration.plugins.module_utils.database import (
+    DatabaseConnectionError,
+    connect,
+    connection_argument_spec,
+    describe_server,
+)
+
+
+def command_environment(environment):
+    """The extra environment as strings (YAML gives numbers and booleans too)."""
+    return {str(name): str(value) for name, value in environment.items()}
+
+
+def describe_holder(row):
+    """Who holds a lock, from its information_schema.PROCESSLIST row (id, user, host), for messages."""
+    if not row:
+        return 'a connection that is gone by now'
+    return 'connection %s of %s from %s' % tuple(row)
+
+
+def take_lock(cursor, name, timeout):
+    """GET_LOCK on this connection; returns None when had, else who holds it."""
+    cursor.execute('SELECT GET_LOCK(%s, %s)', (name, timeout))
+    if cursor.fetchone()[0] == 1:
+        return None
+    cursor.execute('SELECT ID, USER, HOST FROM information_schema.PROCESSLIST WHERE ID = IS_USED_LOCK(%s)', (name,))
+    return describe_holder(cursor.fetchone())
+
+
+def main():
+    argument_spec = connection_argument_spec()
+    argument_spec.update(
+        argv=dict(type='list', elements='str'),
+        cmd=dict(type='str'),
+        chdir=dict(type='path', required=True),
+        environment=dict(type='dict', default={}, no_log=True),
+        lock=dict(type='str'),
+        lock_timeout=dict(type='int', default=600),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, mutually_exclusive=[('argv', 'cmd')],
+                           required_one_of=[('argv', 'cmd')], supports_check_mode=False)
+    params = module.params
+    argv = params['argv'] or shlex.split(params['cmd'])
+    result = dict(changed=True, cmd=argv)
+    connection = None
+    if params['lock']:
+        login = {key: params[key] for key in connection_argument_spec()}
+        started = time.monotonic()
+        try:
+            connection = connect(login)
+            holder = take_lock(connection.cursor(), params['lock'], params['lock_timeout'])
+        except (DatabaseConnectionError, ImportError) as exc:
+            module.fail_json(msg='Cannot take the database lock %s: %s' % (params['lock'], exc), **result)
+        result['lock_waited'] = round(time.monotonic() - started, 3)
+        if holder:
+            module.fail_json(msg='The database lock %s on %s was held for %s s by %s: another host of the fleet is running '
+                                 'a database-wide step. Run again when it is done. Nothing was changed.'
+                                 % (params['lock'], describe_server(login), params['lock_timeout'], holder), **result)
+    try:
+        # As given: no ~ or $VAR expansion (no shell would see one either).
+        rc, out, err = module.run_command(argv, cwd=params['chdir'], environ_update=command_environment(params['environment']),
+                                          expand_user_and_vars=False)
+    finally:
+        if connection is not None:
+            connection.close()  # the lock goes with its connection
+    result.update(rc=rc, stdout=out, stderr=err)
+    if rc != 0:
+        module.fail_json(msg='%s exited with %d' % (argv[0], rc), **result)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,270 @@
+#!/usr/bin/python
+# Copyright (c) 2025, mall.cache_migration contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: restore_point_files
+short_description: Take the files of a restore point, write its manifest, record the files after the migration
+version_added: 1.1.0
+description:
+  - The file part of a restore point in one call per step, where loops of C(file), C(stat) and C(copy)
+    tasks made one remote call per file. The layout (C(files/), C(redis/dump.rdb), C(manifest.json),
+    C(current), ...) is defined once in the collection's module_utils and returned as RV(layout), so
+    roles read the paths from here instead of spelling them.
+  - O(step=files) creates the root, the restore point and its C(redis/) and C(files/...) directories
+    (mode 0700), and copies each existing file of O(files) to C(files/<its absolute path>) (mode
+    0600), recording its owner, group, mode, size and sha256 (RV(restored_files)). A copy that is
+    already there with the same sha256 is not written again.
+  - O(step=manifest) lists every file the restore point holds with its sha256, writes
+    C(manifest.json) (the restore point is valid from then on) and points C(<root>/current) at it.
+  - O(step=migrated) records the sha256 of the kept files as they are now (the migration's result)
+    in C(migrated.json); a rollback compares with it.
+author:
+  - mall.cache_migration contributors (!UNKNOWN)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - mall.cache_migration.restore_point
+options:
+  name:
+    description:
+      - The restore point's directory under O(root), a bare name; the restore_point role uses the
+        UTC time (C(20261126T071900Z)), which the manifest records as C(created).
+    type: str
+    required: true
+  step:
+    description: What to do (see the description).
+    type: str
+    choices: [files, manifest, migrated]
+    default: files
+  files:
+    description:
+      - With O(step=files), the absolute paths of the files to keep. A missing one is listed in
+        RV(missing) and not kept.
+    type: list
+    elements: path
+    default: []
+  restored_files:
+    description:
+      - With O(step=manifest), the RV(restored_files) of the O(step=files) call, recorded in the manifest.
+    type: list
+    elements: dict
+    default: []
+  metadata:
+    description: With O(step=manifest), more keys of the manifest (the role records C(host) and C(app_dir)).
+    type: dict
+    default: {}
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Reports what it would create or write and changes nothing. RV(restored_files) is computed
+        from the files as they are.
+  diff_mode:
+    support: none
+  idempotent:
+    description: Run again with the same files unchanged, it writes nothing and reports no change.
+    support: full
+  platform:
+    platforms: posix
+seealso:
+  - module: mall.cache_migration.restore_point_info
+    description: Lists the restore points with their layout and manifest.
+'''
+
+EXAMPLES = r'''
+- name: Keep the files the migration changes
+  mall.cache_migration.restore_point_files:
+    root: /var/backups/mall-cache-migration
+    name: 20261126T071900Z
+    files:
+      - /srv/mall-server/mall_server/settings/base.py
+      - /srv/mall-server/.env.production
+  register: __restore_point_taken
+
+- name: Write the pip freeze where the layout keeps it
+  ansible.builtin.copy:
+    content: "Django==4.2.30\n"
+    dest: "{{ __restore_point_taken.layout.pip_freeze }}"
+    mode: "0600"
+
+- name: Write the manifest and mark the restore point as the one under way
+  mall.cache_migration.restore_point_files:
+    root: /var/backups/mall-cache-migration
+    name: 20261126T071900Z
+    step: manifest
+    restored_files: "{{ __restore_point_taken.restored_files }}"
+    metadata:
+      host: "{{ inventory_hostname }}"
+'''
+
+RETURN = r'''
+path:
+  description: The restore point's directory.
+  returned: always
+  type: str
+  sample: /var/backups/mall-cache-migration/20261126T071900Z
+layout:
+  description: The absolute path of each part of the restore point, whether it exists yet or not.
+  returned: always
+  type: dict
+  contains:
+    path: {description: The restore point's directory., type: str}
+    files: {description: The directory of the kept files' copies (C(files/<absolute path>)), type: str}
+    database_dump: {description: The app database's dump., type: str}
+    pip_freeze: {description: The virtualenv's pip freeze., type: str}
+    git_commit: {description: The checked-out commit., type: str}
+    settings_plan: {description: The settings statements the migration changes., type: str}
+    redis: {description: The directory of the Redis data., type: str}
+    redis_dump: {description: The Redis snapshot., type: str}
+    redis_container: {description: The Redis container's configuration., type: str}
+    manifest: {description: The manifest., type: str}
+    migrated: {description: The kept files' checksums after the migration., type: str}
+  sample: {"path": "/var/backups/mall-cache-migration/20261126T071900Z",
+           "redis_dump": "/var/backups/mall-cache-migration/20261126T071900Z/redis/dump.rdb"}
+current:
+  description: The path of the link to the restore point of a migration under way.
+  returned: always
+  type: str
+  sample: /var/backups/mall-cache-migration/current
+restored_files:
+  description: With O(step=files), each kept file with its owner, group, mode, size and sha256.
+  returned: when O(step=files)
+  type: list
+  elements: dict
+  sample: [{"path": "/srv/mall-server/.env.production", "checksum": "9f2c...", "mode": "0640",
+            "pw_name": "mall", "gr_name": "mall", "size": 412}]
+missing:
+  description: With O(step=files), the files of O(files) that do not exist.
+  returned: when O(step=files)
+  type: list
+  elements: str
+  sample: ["/srv/mall-server/docker-compose.dev.yml"]
+copied:
+  description: With O(step=files), the files copied (or, in check mode, to copy) into the restore point.
+  returned: when O(step=files)
+  type: list
+  elements: str
+manifest:
+  description: With O(step=manifest), the manifest written.
+  returned: when O(step=manifest)
+  type: dict
+  sample: {"created": "20261126T071900Z", "host": "mall-web-01", "restored_files": [], "contents": []}
+migrated:
+  description: With O(step=migrated), the record written (C(recorded) and C(files), each C(path) and C(checksum)).
+  returned: when O(step=migrated)
+  type: dict
+'''
+
+import datetime
+import json
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.mall.cache_migration.plugins.module_utils import _restore_point as restore_point
+
+
+def take_files(module, root, path):
+    described, missing = [], []
+    for source in module.params['files']:
+        if not os.path.isabs(source):
+            module.fail_json(msg='files must be absolute paths, not %r. Nothing was changed.' % source)
+        entry = restore_point.describe(source)
+        if entry is None:
+            missing.append(source)
+        else:
+            described.append(entry)
+    made = restore_point.make_directories(
+        restore_point.directories_to_make(root, path, [entry['path'] for entry in described]), module.check_mode)
+    copied = [entry['path'] for entry in described if restore_point.keep_file(path, entry, module.check_mode)]
+    return dict(changed=bool(made or copied), restored_files=described, missing=missing, copied=copied)
+
+
+def write_if_changed(module, dest, data):
+    try:
+        with open(dest, 'rb') as handle:
+            if handle.read() == data:
+                return False
+    except OSError:
+        pass
+    if not module.check_mode:
+        restore_point.write_private(dest, data)
+    return True
+
+
+def point_current(module, root, path):
+    link = os.path.join(root, restore_point.CURRENT)
+    if os.path.islink(link) and os.readlink(link) == path:
+        return False
+    if not module.check_mode:
+        temporary = link + '.new'
+        if os.path.lexists(temporary):
+            os.unlink(temporary)
+        os.symlink(path, temporary)
+        os.rename(temporary, link)
+    return True
+
+
+def write_manifest(module, name, root, path):
+    if not os.path.isdir(path) and not module.check_mode:
+        module.fail_json(msg='%s is not a restore point directory: run step=files first. Nothing was changed.' % path)
+    manifest = dict(module.params['metadata'], created=name, contents=restore_point.contents(path) if os.path.isdir(path) else [],
+                    restored_files=[{key: entry.get(key) for key in restore_point.RESTORED_FILE_KEYS}
+                                    for entry in module.params['restored_files']])
+    changed = write_if_changed(module, os.path.join(path, restore_point.MANIFEST), restore_point.manifest_bytes(manifest))
+    changed = point_current(module, root, path) or changed
+    return dict(changed=changed, manifest=manifest)
+
+
+def record_migrated(module, path):
+    try:
+        manifest, _created = restore_point.read_manifest(path)
+    except ValueError as error:
+        module.fail_json(msg='%s is not a restore point (%s). Nothing was changed.' % (path, error))
+    files = []
+    for item in manifest['restored_files']:
+        entry = restore_point.describe(item['path'])
+        if entry is not None:
+            files.append({'path': entry['path'], 'checksum': entry['checksum']})
+    previous = restore_point.read_migrated(path)
+    if previous is not None and previous['files'] == files:
+        return dict(changed=False, migrated=previous)
+    record = {'recorded': datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ'), 'files': files}
+    if not module.check_mode:
+        restore_point.write_private(os.path.join(path, restore_point.MIGRATED),
+                                    (json.dumps(record, indent=4) + '\n').encode('utf-8'))
+    return dict(changed=True, migrated=record)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            root=dict(type='path', required=True),
+            name=dict(type='str', required=True),
+            step=dict(type='str', choices=['files', 'manifest', 'migrated'], default='files'),
+            files=dict(type='list', elements='path', default=[]),
+            restored_files=dict(type='list', elements='dict', default=[]),
+            metadata=dict(type='dict', default={}),
+        ),
+        supports_check_mode=True,
+    )
+    root, name, step = module.params['root'], module.params['name'], module.params['step']
+    if not restore_point.BARE_NAME.match(name):
+        module.fail_json(msg='name must be the bare name of a restore point (no /, not starting with .), not %r' % name)
+    path = os.path.join(root, name)
+    try:
+        if step == 'files':
+            result = take_files(module, root, path)
+        elif step == 'manifest':
+            result = write_manifest(module, name, root, path)
+        else:
+            result = record_migrated(module, path)
+    except (OSError, ValueError) as error:
+        module.fail_json(msg='Restore point %s, step %s: %s' % (path, step, error))
+    module.exit_json(path=path, layout=restore_point.layout(path), current=os.path.join(root, restore_point.CURRENT), **result)
+
+
+if __name__ == '__main__':
+    main()

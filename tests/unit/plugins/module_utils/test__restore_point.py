@@ -1,0 +1,157 @@
+"""Unit tests of the restore point's one definition (plugins/module_utils/_restore_point.py), on real
+files in a temporary directory, and of restore_point_files, the module that takes the file part."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+
+import pytest
+
+from ansible_collections.mall.cache_migration.plugins.module_utils import _restore_point as restore_point
+from ansible_collections.mall.cache_migration.plugins.modules import restore_point_files, restore_point_info
+
+
+def test_the_layout_names_every_part_under_the_restore_point():
+    parts = restore_point.layout('/backups/20261126T071900Z')
+    assert parts['path'] == '/backups/20261126T071900Z'
+    assert parts['redis_dump'] == '/backups/20261126T071900Z/redis/dump.rdb'
+    assert parts['redis_container'] == '/backups/20261126T071900Z/redis/container.json'
+    assert parts['manifest'] == '/backups/20261126T071900Z/manifest.json'
+    assert parts['database_dump'] == '/backups/20261126T071900Z/database.sql.gz'
+    assert set(parts) == set(restore_point.LAYOUT) | {'path'}
+
+
+@pytest.mark.parametrize('source, copy', [
+    ('/srv/app/.env', '/rp/files/srv/app/.env'),
+    ('/srv/app/../app/settings.py', '/rp/files/srv/app/settings.py'),
+    ('//srv//x', '/rp/files/srv/x'),
+])
+def test_a_kept_file_is_copied_under_files_by_its_absolute_path(source, copy):
+    assert restore_point.copy_path('/rp', source) == copy
+
+
+def test_a_relative_kept_file_is_refused():
+    with pytest.raises(ValueError, match='absolute path'):
+        restore_point.copy_path('/rp', 'settings.py')
+
+
+def test_the_directories_are_made_parents_first_and_once(tmp_path):
+    root, point = str(tmp_path / 'root'), str(tmp_path / 'root' / 'p')
+    wanted = restore_point.directories_to_make(root, point, ['/srv/a/b.py', '/srv/a/c.py', '/etc/x'])
+    assert wanted == [root, point, point + '/redis', point + '/files', point + '/files/srv',
+                      point + '/files/srv/a', point + '/files/etc']
+    assert restore_point.make_directories(wanted, check_mode=True) == wanted
+    assert not os.path.exists(root)
+    assert restore_point.make_directories(wanted, check_mode=False) == wanted
+    assert {oct(os.stat(d).st_mode & 0o777) for d in wanted} == {'0o700'}
+    assert restore_point.make_directories(wanted, check_mode=False) == []
+    os.chmod(root, 0o755)
+    assert restore_point.make_directories(wanted, check_mode=False) == [root]
+    assert os.stat(root).st_mode & 0o777 == 0o700
+
+
+def test_describe_records_what_a_rollback_restores(tmp_path):
+    kept = tmp_path / 'settings.py'
+    kept.write_bytes(b'CACHES = {}\n')
+    kept.chmod(0o640)
+    entry = restore_point.describe(str(kept))
+    assert entry['checksum'] == hashlib.sha256(b'CACHES = {}\n').hexdigest()
+    assert entry['mode'] == '0640' and entry['size'] == 12 and entry['pw_name'] and entry['gr_name']
+    assert sorted(entry) == sorted(restore_point.RESTORED_FILE_KEYS)
+    assert restore_point.describe(str(tmp_path / 'absent')) is None
+
+
+def test_keep_file_copies_once_and_refuses_a_file_that_changed(tmp_path):
+    point = tmp_path / 'p'
+    kept = tmp_path / 'srv' / '.env'
+    kept.parent.mkdir()
+    kept.write_text('A=1\n')
+    entry = restore_point.describe(str(kept))
+    restore_point.make_directories(restore_point.directories_to_make(str(tmp_path), str(point), [str(kept)]), False)
+    assert restore_point.keep_file(str(point), entry, check_mode=True) is True
+    copy = restore_point.copy_path(str(point), str(kept))
+    assert not os.path.exists(copy)
+    assert restore_point.keep_file(str(point), entry, check_mode=False) is True
+    assert open(copy).read() == 'A=1\n' and oct(os.stat(copy).st_mode & 0o777) == '0o600'
+    assert restore_point.keep_file(str(point), entry, check_mode=False) is False
+    kept.write_text('A=2\n')
+    os.unlink(copy)
+    with pytest.raises(ValueError, match='changed while it was copied'):
+        restore_point.keep_file(str(point), entry, check_mode=False)
+    assert not os.path.exists(copy) and os.listdir(os.path.dirname(copy)) == []
+
+
+def make_project(tmp_path):
+    project = tmp_path / 'srv'
+    (project / 'settings').mkdir(parents=True)
+    (project / 'settings' / 'base.py').write_text('CACHES = {"default": {}}\n')
+    (project / '.env').write_text('REDIS_URL=redis://x\n')
+    return project
+
+
+def take(run_module, root, project, check_mode=False):
+    return run_module(restore_point_files.main, dict(
+        root=str(root), name='20261126T071900Z',
+        files=[str(project / 'settings' / 'base.py'), str(project / '.env'), str(project / 'absent.yml')]),
+        check_mode=check_mode)
+
+
+def test_files_then_manifest_make_a_restore_point_that_restore_point_info_reads(run_module, tmp_path):
+    root, project = tmp_path / 'backups', make_project(tmp_path)
+    dry = take(run_module, root, project, check_mode=True)
+    assert dry['changed'] is True and not root.exists()
+    taken = take(run_module, root, project)
+    assert taken['changed'] is True
+    assert taken['missing'] == [str(project / 'absent.yml')]
+    assert [e['path'] for e in taken['restored_files']] == [str(project / 'settings' / 'base.py'), str(project / '.env')]
+    point = root / '20261126T071900Z'
+    assert taken['path'] == str(point) and taken['layout'] == restore_point.layout(str(point))
+    assert (point / 'files' / str(project / '.env').lstrip('/')).read_text() == 'REDIS_URL=redis://x\n'
+    assert take(run_module, root, project)['changed'] is False
+
+    (point / 'redis' / 'dump.rdb').write_bytes(b'REDIS0011')
+    args = dict(root=str(root), name='20261126T071900Z', step='manifest', restored_files=taken['restored_files'],
+                metadata={'host': 'web-01', 'app_dir': str(project)})
+    sealed = run_module(restore_point_files.main, args)
+    assert sealed['changed'] is True
+    assert os.readlink(root / 'current') == str(point)
+    manifest = json.loads((point / 'manifest.json').read_text())
+    assert manifest['created'] == '20261126T071900Z' and manifest['host'] == 'web-01'
+    assert manifest['restored_files'] == taken['restored_files']
+    contents = {item['path']: item['checksum'] for item in manifest['contents']}
+    assert contents[str(point / 'redis' / 'dump.rdb')] == hashlib.sha256(b'REDIS0011').hexdigest()
+    assert str(point / 'manifest.json') not in contents and len(contents) == 3
+    assert oct((point / 'manifest.json').stat().st_mode & 0o777) == '0o600'
+    assert run_module(restore_point_files.main, args)['changed'] is False
+
+    info = run_module(restore_point_info.main, dict(root=str(root)))
+    assert info['current'] == '20261126T071900Z' and info['current_link'] == str(root / 'current')
+    found = info['restore_points'][0]
+    assert found['manifest'] == manifest and found['layout'] == taken['layout']
+    assert found['copies'] == {e['path']: restore_point.copy_path(str(point), e['path']) for e in taken['restored_files']}
+
+
+def test_migrated_records_the_files_as_the_migration_left_them(run_module, tmp_path):
+    root, project = tmp_path / 'backups', make_project(tmp_path)
+    taken = take(run_module, root, project)
+    run_module(restore_point_files.main, dict(root=str(root), name='20261126T071900Z', step='manifest',
+                                              restored_files=taken['restored_files']))
+    (project / '.env').write_text('')
+    args = dict(root=str(root), name='20261126T071900Z', step='migrated')
+    recorded = run_module(restore_point_files.main, args)
+    assert recorded['changed'] is True
+    assert {f['path']: f['checksum'] for f in recorded['migrated']['files']}[str(project / '.env')] == hashlib.sha256(b'').hexdigest()
+    assert restore_point.read_migrated(recorded['path']) == recorded['migrated']
+    assert run_module(restore_point_files.main, args)['changed'] is False
+
+
+@pytest.mark.parametrize('args, message', [
+    (dict(name='../x'), 'bare name'),
+    (dict(name='p', files=['relative.py']), 'absolute paths'),
+    (dict(name='p', step='migrated'), 'is not a restore point (no manifest.json)'),
+])
+def test_bad_input_fails_and_changes_nothing(run_module, tmp_path, args, message):
+    result = run_module(restore_point_files.main, dict(root=str(tmp_path / 'backups'), **args))
+    assert result['failed'] is True and message in result['msg']
+    assert not (tmp_path / 'backups').exists()
