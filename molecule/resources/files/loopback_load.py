@@ -9,10 +9,12 @@ Sends --rate requests per second, one after another, to 127.0.0.1 only (never an
 /api/fragments/<key>/ over the keys of --fragments, whose answer says whether the key was a cache hit
 and which cache backend served it. Stops by itself when --stop-file appears, after --max-seconds or after
 rate * max-seconds requests, whichever comes first (a request that takes longer than
-1/rate delays the next one: no two run at once), and writes a summary (JSON) to --out:
+1/rate delays the next one: no two run at once), or at SIGTERM, and writes a summary (JSON) to --out:
 requests sent, failed (non-2xx/3xx or no answer), logged_out (the authenticated page did not answer 200),
 p99 latency overall and within 10 s of the cutover, the cutover (the first fragment answered by another
-backend than the first one), and the hit rate of the first 100 fragment requests after it.
+backend than the first one), the hit rate of the first 100 fragment requests after it, and why it stopped
+(stopped_by). While it runs it rewrites the summary every 30 s with stopped_by null, so a load killed
+from outside (SIGKILL: Ansible's async time limit) still leaves its figures up to then, and says so.
 """
 
 import argparse
@@ -22,6 +24,7 @@ import json
 import math
 import os
 import re
+import signal
 import time
 import urllib.error
 import urllib.parse
@@ -30,6 +33,7 @@ import urllib.request
 HOST = '127.0.0.1'
 AFTER_CUTOVER = 100
 CUTOVER_WINDOW = 10.0
+SUMMARY_EVERY = 30.0
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -81,11 +85,12 @@ def percentile(values, pct):
     return round(ordered[min(len(ordered) - 1, int(math.ceil(pct / 100.0 * len(ordered))) - 1)] * 1000, 1)
 
 
-def summarise(samples, started_at):
+def summarise(samples, started_at, stopped_by):
     fragments = [s for s in samples if s['kind'] == 'fragment' and s.get('backend')]
     cutover = next((s for s in fragments if s['backend'] != fragments[0]['backend']), None) if fragments else None
     summary = {
         'started_at': started_at,
+        'stopped_by': stopped_by,
         'seconds': round(samples[-1]['t'], 1) if samples else 0,
         'sent': len(samples),
         'failed': sum(1 for s in samples if not s['ok']),
@@ -113,6 +118,23 @@ def summarise(samples, started_at):
     return summary
 
 
+def write_summary(path, summary):
+    """Replace the summary at path in one step: a reader sees the old one or the new one."""
+    with open(path + '.tmp', 'w') as handle:
+        json.dump(summary, handle, indent=1)
+    os.rename(path + '.tmp', path)
+
+
+def stop_reason(args, started, terminated):
+    """Why the load stops now, or None while it goes on."""
+    if os.path.exists(args.stop_file):
+        return 'stop_file'
+    # Wall time, not the schedule: a slow app must not stretch the run past its bound.
+    if time.monotonic() - started > args.max_seconds:
+        return 'max_seconds'
+    return 'sigterm' if terminated else None
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--port', type=int, default=8000)
@@ -132,11 +154,19 @@ def main():
     samples = []
     started_at = time.time()
     started = time.monotonic()
+    written = started
+    terminated = []
+    signal.signal(signal.SIGTERM, lambda signum, frame: terminated.append(signum))
+    stopped_by = 'max_requests'
     for number in range(max_requests):
         due = started + number / args.rate
-        # Wall time, not the schedule: a slow app must not stretch the run past its bound.
-        if os.path.exists(args.stop_file) or time.monotonic() - started > args.max_seconds:
+        reason = stop_reason(args, started, terminated)
+        if reason:
+            stopped_by = reason
             break
+        if time.monotonic() - written >= SUMMARY_EVERY:
+            write_summary(args.out, summarise(samples, started_at, None))
+            written = time.monotonic()
         time.sleep(max(0.0, due - time.monotonic()))
         kind = ('products', 'admin', 'fragment')[number % 3]
         path = {'products': '/api/products/', 'admin': '/admin/',
@@ -148,9 +178,7 @@ def main():
             answer = json.loads(body)
             sample.update(hit=answer['hit'], backend=answer['backend'])
         samples.append(sample)
-    with open(args.out + '.tmp', 'w') as handle:
-        json.dump(summarise(samples, started_at), handle, indent=1)
-    os.rename(args.out + '.tmp', args.out)
+    write_summary(args.out, summarise(samples, started_at, stopped_by))
 
 
 if __name__ == '__main__':
