@@ -207,7 +207,7 @@ def argument_spec():
         source=dict(type='dict', no_log=True),
         source_alias=dict(type='str', default='default'),
         target_alias=dict(type='str', default='default'),
-        max_keys=dict(type='int', default=0),
+        max_keys=dict(type='int', default=0, no_log=False),
         max_bytes=dict(type='int', default=0),
         batch_size=dict(type='int', default=500),
         only_changed=dict(type='bool', default=False),

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """A bounded loopback load on mall-server, for the cutover tests (standard library only).
 
     loopback_load.py --port 8000 --rate 10 --max-seconds 900 --fragments fragment:0-499 \

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 # Copyright (c) 2026, mall.cache_migration contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Reload a gunicorn master gracefully: SIGHUP, then wait until every old worker is gone and new ones run.
