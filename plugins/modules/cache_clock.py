@@ -19,6 +19,7 @@ author:
   - mall.cache_migration contributors (!UNKNOWN)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - mall.cache_migration.attributes
   - mall.cache_migration.django_project
 options:
   alias:
@@ -32,8 +33,6 @@ attributes:
   diff_mode:
     support: none
   idempotent:
-    description:
-      - When run twice with the same parameters against the same target system, it returns the same result.
     support: full
   platform:
     platforms: posix

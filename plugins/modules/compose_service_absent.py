@@ -35,6 +35,7 @@ author:
   - mall.cache_migration contributors (!UNKNOWN)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - mall.cache_migration.attributes
   - mall.cache_migration.text_file
 options:
   path:
@@ -88,7 +89,6 @@ attributes:
         the anchors of shared environment blocks) show as C(********).
       - An error names the line and column, never its text.
   idempotent:
-    description: Run again with the same options, it changes nothing and reports no change.
     support: full
     details:
       - Names that the file does not define are no error, so a second run finds nothing to remove.

@@ -29,6 +29,7 @@ author:
   - mall.cache_migration contributors (!UNKNOWN)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - mall.cache_migration.attributes
   - mall.cache_migration.text_file
 options:
   path:
@@ -76,7 +77,6 @@ attributes:
     details:
       - Shows the file before and after with values masked, see O(masked).
   idempotent:
-    description: Run again with the same options, it changes nothing and reports no change.
     support: full
     details:
       - Keys that the file does not assign are no error, so a second run finds nothing to remove.

@@ -22,6 +22,7 @@ author:
   - mall.cache_migration contributors (!UNKNOWN)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - mall.cache_migration.attributes
 options:
   host:
     description: Redis host, as the managed host reaches it.
@@ -76,8 +77,6 @@ attributes:
   diff_mode:
     support: none
   idempotent:
-    description:
-      - When run twice with the same parameters against the same target system, it returns the same result.
     support: full
     details: It changes nothing in Redis.
   platform:

@@ -26,6 +26,7 @@ author:
   - mall.cache_migration contributors (!UNKNOWN)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - mall.cache_migration.attributes
   - mall.cache_migration.restore_point
 options:
   name:
@@ -65,7 +66,6 @@ attributes:
   diff_mode:
     support: none
   idempotent:
-    description: Run again with the same files unchanged, it writes nothing and reports no change.
     support: full
   platform:
     platforms: posix

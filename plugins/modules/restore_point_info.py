@@ -26,6 +26,7 @@ author:
   - mall.cache_migration contributors (!UNKNOWN)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - mall.cache_migration.attributes
   - mall.cache_migration.restore_point
 options:
   name:
@@ -43,7 +44,6 @@ attributes:
   diff_mode:
     support: none
   idempotent:
-    description: Run again with the same options, it returns the same result and changes nothing.
     support: full
   platform:
     platforms: posix
