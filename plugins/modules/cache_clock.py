@@ -20,22 +20,13 @@ author:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - mall.cache_migration.attributes
+  - mall.cache_migration.attributes.read_only
   - mall.cache_migration.django_project
 options:
   alias:
     description: The cache alias of C(CACHES).
     type: str
     default: default
-attributes:
-  check_mode:
-    support: full
-    details: It only reads.
-  diff_mode:
-    support: none
-  idempotent:
-    support: full
-  platform:
-    platforms: posix
 seealso:
   - module: mall.cache_migration.cache_verify
     description: Reads the same clock to count the expired rows of the cache table.

@@ -151,8 +151,6 @@ attributes:
     support: full
     details:
       - The figures it reads (rows, latency, keys) follow the traffic of the application.
-  platform:
-    platforms: posix
 requirements:
   - Django in the project's Python (the probe runs there, not in the module's Python).
 notes:

@@ -92,8 +92,6 @@ attributes:
     support: full
     details:
       - Names that the file does not define are no error, so a second run finds nothing to remove.
-  platform:
-    platforms: posix
 notes:
   - The file must be UTF-8 (ASCII is) and hold a single YAML document.
   - 'A flow collection nested in another one (C(app: {image: x, depends_on: [redis]})) or

@@ -120,8 +120,6 @@ attributes:
     support: full
     details:
       - Once the settings are on the database, the plan is empty and nothing changes.
-  platform:
-    platforms: posix
 notes:
   - Python source is parsed by the module's own Python; syntax newer than it is refused.
   - Another settings module that star-imports the same base module but is not O(settings) is not loaded, so a name

@@ -80,8 +80,6 @@ attributes:
     support: full
     details:
       - Keys that the file does not assign are no error, so a second run finds nothing to remove.
-  platform:
-    platforms: posix
 notes:
   - The file must be UTF-8 (ASCII is), with or without a byte order mark, or UTF-16 or UTF-32 with a
     byte order mark, as some Windows editors save it. It is written back in the same encoding.

@@ -144,8 +144,6 @@ attributes:
     details:
       - A second run with the same requirements finds nothing to install, nothing
         extraneous and no line to remove, and reports no change.
-  platform:
-    platforms: posix
 notes:
   - Packages installed outside the venv (a venv created with
     C(--system-site-packages)) may satisfy requirements but are never uninstalled.

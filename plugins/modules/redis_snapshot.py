@@ -104,8 +104,6 @@ attributes:
       - C(changed) is V(true) whenever a new file was written. It is V(false) only
         when the new snapshot has the same SHA-256 as the existing O(dest) and its
         mode already matches O(mode); the existing file is then left in place.
-  platform:
-    platforms: posix
 notes:
   - TLS is not supported, nor are Unix sockets. Use it on a trusted network, or
     through a tunnel, since the password and all data cross the network in clear text.

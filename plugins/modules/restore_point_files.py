@@ -67,8 +67,6 @@ attributes:
     support: none
   idempotent:
     support: full
-  platform:
-    platforms: posix
 seealso:
   - module: mall.cache_migration.restore_point_info
     description: Lists the restore points with their layout and manifest.

@@ -46,8 +46,6 @@ attributes:
     support: full
     details:
       - A session already in C(django_session) is counted in RV(skipped_existing) and not written again.
-  platform:
-    platforms: posix
 requirements:
   - Django and the project's cache client (django-redis or redis-py) in the project's virtualenv.
 notes:
