@@ -5,8 +5,10 @@
 #   inputs   the build inputs in meta/ee-build/: the collection tarballs (ours, built from
 #            the work tree, and its dependencies, from the `ansible` wheel bootstrap unpacked)
 #            and the wheelhouse pip installs from inside the build (pip fails TLS there);
-#   build    both, then `ansible-builder build`; prints the build time and image size.
-# Image names: MALL_EE_BASE_IMAGE, MALL_EE_IMAGE.
+#   build    both, then `ansible-builder build`; prints the build time and image size;
+#   current  build, unless an image of this very tree exists (the tests' entry: an image of an
+#            older tree would run the older collection).
+# Image names: MALL_EE_BASE_IMAGE, MALL_EE_IMAGE; each build is also tagged tree-<fingerprint>.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -45,14 +47,30 @@ inputs() {
     -d "$INPUTS/wheels" -r "$ROOT/requirements/ee-wheels.txt"
 }
 
+# What the image is made of: the content of every file git sees in the tree (tracked, or new and not ignored).
+fingerprint() {
+  (cd "$ROOT" && git ls-files -z --cached --others --exclude-standard | sort -zu \
+    | while IFS= read -r -d '' file; do [ -f "$file" ] && printf '%s\0' "$file"; done \
+    | xargs -0 sha256sum | sha256sum | cut -c1-16)
+}
+
+tree_image() {
+  printf '%s:tree-%s\n' "${EE_IMAGE%:*}" "$(fingerprint)"
+}
+
 build() {
-  local start=$SECONDS
+  local start=$SECONDS tree
+  tree=$(tree_image)
   base
   inputs
   ansible-builder build --container-runtime docker -f "$ROOT/meta/ee-image.yml" \
-    -c "$CONTEXT" --build-arg EE_BASE_IMAGE="$EE_BASE_IMAGE" -t "$EE_IMAGE" -v 1
+    -c "$CONTEXT" --build-arg EE_BASE_IMAGE="$EE_BASE_IMAGE" -t "$EE_IMAGE" -t "$tree" -v 1
   printf 'ee: %s built in %ss, %s\n' "$EE_IMAGE" "$((SECONDS - start))" \
     "$(docker image inspect -f '{{.Size}}' "$EE_IMAGE" | awk '{printf "%.0f MB", $1 / 1e6}')"
+}
+
+current() {
+  docker image inspect "$(tree_image)" >/dev/null 2>&1 || build
 }
 
 "${1:-build}"

@@ -6,7 +6,8 @@ with a throwaway project (tests/local_host.py).
 - the lock records its holder; a second run is refused with that record; after kill -9 of the
   holder, the next run says its process is gone and mall_lock_break_stale=true takes it over;
 - rollback goes by the manifests, not by folder names, and refuses to overwrite a file that
-  changed after the migration unless rollback_force=true, which keeps a copy of it.
+  changed after the migration unless rollback_force=true, which keeps a copy of it. A rollback that
+  gets that far reads the fleet's registry first, in the app database: a MariaDB container (lk-db).
 """
 import hashlib
 import json
@@ -15,6 +16,7 @@ import signal
 import subprocess
 import time
 
+import docker
 import pytest
 from ansible_collections.mall.cache_migration.tests.local_host import ROOT, checksums, make_host, run_playbook
 
@@ -25,6 +27,40 @@ LOCK_ONLY = ("--tags", "no_step_but_the_lock")
 @pytest.fixture
 def host(tmp_path):
     return make_host(tmp_path)
+
+
+TEST_IMAGE = os.environ.get("MALL_TEST_IMAGE", "mall-cache-migration/bookworm:1")
+DATABASE_CONTAINER = "lk-db"
+
+
+@pytest.fixture(scope="module")
+def database():
+    """The app database of the local host, as the inventory names it: a MariaDB of the test image."""
+    client = docker.from_env()
+
+    def remove():
+        try:
+            client.containers.get(DATABASE_CONTAINER).remove(force=True)
+        except docker.errors.NotFound:
+            pass
+
+    remove()
+    server = client.containers.run(
+        TEST_IMAGE, name=DATABASE_CONTAINER, detach=True,
+        command=["/bin/bash", "-c", "install -d -o mysql -g mysql /run/mysqld && exec mariadbd --user=mysql --bind-address=0.0.0.0"])
+    try:
+        deadline = time.monotonic() + 120
+        while server.exec_run(["mariadb", "-e", "SELECT 1"]).exit_code != 0:
+            assert time.monotonic() < deadline, server.logs()[-2000:]
+            time.sleep(1)
+        created = server.exec_run(["mariadb", "-e", "CREATE DATABASE mall_lock_test; CREATE USER 'mall'@'%' IDENTIFIED BY 'lock-test';"
+                                   " GRANT ALL ON mall_lock_test.* TO 'mall'@'%';"])
+        assert created.exit_code == 0, created.output
+        server.reload()
+        yield {"mall_db_host": server.attrs["NetworkSettings"]["IPAddress"], "mall_db_name": "mall_lock_test",
+               "mall_db_user": "mall", "mall_db_password": "lock-test"}
+    finally:
+        remove()
 
 
 def output_of(result):
@@ -63,9 +99,10 @@ def wait_for(path, seconds=120):
 
 def test_the_lock_records_its_holder_and_a_killed_run_can_be_taken_over(host):
     lock = host["base"] / "run" / "lock"
+    release = host["base"] / "release"
     holder = subprocess.Popen(
-        # It holds the lock far longer than the test takes on a loaded machine; the test kills it.
-        ["ansible-playbook", "-i", str(host["inventory"]), "-e", "hold_seconds=1800",
+        # It holds the lock far longer than the test takes on a loaded machine, until `release` exists.
+        ["ansible-playbook", "-i", str(host["inventory"]), "-e", "hold_seconds=1800", "-e", f"hold_until={release}",
          str(ROOT / "tests" / "fixtures" / "hold_lock.yml")],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ, ANSIBLE_NOCOLOR="1"))
     try:
@@ -85,6 +122,8 @@ def test_the_lock_records_its_holder_and_a_killed_run_can_be_taken_over(host):
     finally:
         holder.send_signal(signal.SIGKILL)
         holder.wait()
+        # The worker that waits in "Hold it" outlives the kill: let it go.
+        release.touch()
 
     # The killed run left its lock behind, with its record.
     assert json.loads((lock / "owner.json").read_text()) == owner
@@ -170,7 +209,7 @@ def test_rollback_with_no_restore_point_names_the_folders_it_skipped(host):
     assert checksums(host["app"]) == host["before"]
 
 
-def test_rollback_force_puts_the_file_back_and_keeps_the_changed_one(host):
+def test_rollback_force_puts_the_file_back_and_keeps_the_changed_one(host, database):
     root = host["base"] / "restore-points"
     env_file = host["app"] / ".env.production"
     before = env_file.read_text()
@@ -178,7 +217,7 @@ def test_rollback_force_puts_the_file_back_and_keeps_the_changed_one(host):
     env_file.write_text(changed)
     write_restore_point(root, "20261126T071900Z", "20261126T071900Z", {env_file: before}, {env_file: "SECRET_KEY=x\n"})
 
-    forced = run_playbook(host, "rollback.yml", {"rollback_force": True})
+    forced = run_playbook(host, "rollback.yml", {"rollback_force": True, **database})
     # The project here has no virtualenv, so the run stops at the pip sync, after the files.
     assert "Put back the files byte for byte" in output_of(forced)
     assert env_file.read_text() == before

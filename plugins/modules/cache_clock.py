@@ -19,24 +19,14 @@ author:
   - mall.cache_migration contributors (!UNKNOWN)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - mall.cache_migration.attributes
+  - mall.cache_migration.attributes.read_only
   - mall.cache_migration.django_project
 options:
   alias:
     description: The cache alias of C(CACHES).
     type: str
     default: default
-attributes:
-  check_mode:
-    support: full
-    details: It only reads.
-  diff_mode:
-    support: none
-  idempotent:
-    description:
-      - When run twice with the same parameters against the same target system, it returns the same result.
-    support: full
-  platform:
-    platforms: posix
 seealso:
   - module: mall.cache_migration.cache_verify
     description: Reads the same clock to count the expired rows of the cache table.

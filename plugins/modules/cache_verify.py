@@ -132,6 +132,7 @@ options:
     version_added: 1.0.0
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - mall.cache_migration.attributes
   - mall.cache_migration.django_project
   - community.mysql.mysql
   - mall.cache_migration.database
@@ -147,13 +148,9 @@ attributes:
     details:
       - The module changes nothing, so there is no diff.
   idempotent:
-    description:
-      - When run twice with the same parameters against the same target system, it returns the same result.
     support: full
     details:
       - The figures it reads (rows, latency, keys) follow the traffic of the application.
-  platform:
-    platforms: posix
 requirements:
   - Django in the project's Python (the probe runs there, not in the module's Python).
 notes:

@@ -35,6 +35,7 @@ author:
   - mall.cache_migration contributors (!UNKNOWN)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - mall.cache_migration.attributes
   - mall.cache_migration.text_file
 options:
   path:
@@ -88,12 +89,9 @@ attributes:
         the anchors of shared environment blocks) show as C(********).
       - An error names the line and column, never its text.
   idempotent:
-    description: Run again with the same options, it changes nothing and reports no change.
     support: full
     details:
       - Names that the file does not define are no error, so a second run finds nothing to remove.
-  platform:
-    platforms: posix
 notes:
   - The file must be UTF-8 (ASCII is) and hold a single YAML document.
   - 'A flow collection nested in another one (C(app: {image: x, depends_on: [redis]})) or

@@ -36,6 +36,7 @@ author:
   - mall.cache_migration contributors (!UNKNOWN)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - mall.cache_migration.attributes
   - mall.cache_migration.django_project
 options:
   state:
@@ -116,12 +117,9 @@ attributes:
     details:
       - The diff holds the changed statements only, with string literals that look like secrets masked.
   idempotent:
-    description: Run again with the same options, it changes nothing and reports no change.
     support: full
     details:
       - Once the settings are on the database, the plan is empty and nothing changes.
-  platform:
-    platforms: posix
 notes:
   - Python source is parsed by the module's own Python; syntax newer than it is refused.
   - Another settings module that star-imports the same base module but is not O(settings) is not loaded, so a name

@@ -29,6 +29,7 @@ author:
   - mall.cache_migration contributors (!UNKNOWN)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - mall.cache_migration.attributes
   - mall.cache_migration.text_file
 options:
   path:
@@ -76,12 +77,9 @@ attributes:
     details:
       - Shows the file before and after with values masked, see O(masked).
   idempotent:
-    description: Run again with the same options, it changes nothing and reports no change.
     support: full
     details:
       - Keys that the file does not assign are no error, so a second run finds nothing to remove.
-  platform:
-    platforms: posix
 notes:
   - The file must be UTF-8 (ASCII is), with or without a byte order mark, or UTF-16 or UTF-32 with a
     byte order mark, as some Windows editors save it. It is written back in the same encoding.

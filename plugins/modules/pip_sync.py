@@ -37,6 +37,9 @@ author:
   - mall.cache_migration contributors (!UNKNOWN)
 requirements:
   - pip 22.2 or later in the virtualenv (for C(--dry-run) and C(--report)).
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - mall.cache_migration.attributes
 options:
   venv:
     description:
@@ -121,7 +124,6 @@ options:
     default: 15
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying the target.
     support: full
     details:
       - Runs the dry run and the closure computation, then returns as RV(installed) and
@@ -131,7 +133,6 @@ attributes:
       - The dry run asks the package index as a real run would, so an unreachable index
         or a conflict fails in check mode too.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details:
       - The venv's packages before and after, one C(name==version) per line, sorted.
@@ -139,7 +140,6 @@ attributes:
       - When O(remove) edits the file, a second diff shows the file before and after, with
         credentials in URLs masked.
   idempotent:
-    description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
     support: full
     details:
       - A second run with the same requirements finds nothing to install, nothing

@@ -30,12 +30,12 @@ attributes:
   diff_mode:
     support: none
   idempotent:
-    description: Whether the command changes anything again is the command's; the module always reports changed.
     support: none
-  platform:
-    platforms: posix
+    details:
+      - Whether the command changes anything again is the command's; the module always reports changed.
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - mall.cache_migration.attributes
   - community.mysql.mysql
   - mall.cache_migration.database
 options:

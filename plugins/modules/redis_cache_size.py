@@ -22,6 +22,8 @@ author:
   - mall.cache_migration contributors (!UNKNOWN)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - mall.cache_migration.attributes
+  - mall.cache_migration.attributes.read_only
 options:
   host:
     description: Redis host, as the managed host reaches it.
@@ -69,19 +71,6 @@ options:
   max_entries:
     description: A C(MAX_ENTRIES) chosen by hand; the warnings judge it instead of the sized one.
     type: int
-attributes:
-  check_mode:
-    support: full
-    details: It only reads (SCAN and MEMORY USAGE); check mode runs the same.
-  diff_mode:
-    support: none
-  idempotent:
-    description:
-      - When run twice with the same parameters against the same target system, it returns the same result.
-    support: full
-    details: It changes nothing in Redis.
-  platform:
-    platforms: posix
 seealso:
   - module: mall.cache_migration.django_settings
     description: Writes the MAX_ENTRIES sized here.

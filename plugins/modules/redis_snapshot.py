@@ -29,6 +29,9 @@ description:
     container that was created but not yet started.
 author:
   - mall.cache_migration contributors (!UNKNOWN)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - mall.cache_migration.attributes
 options:
   host:
     description:
@@ -82,7 +85,6 @@ options:
     version_added: 1.0.0
 attributes:
   check_mode:
-    description: Can run in check mode and predict whether a real run changes something.
     support: partial
     details:
       - Connects, authenticates and reads C(INFO), so an unreachable server, a wrong
@@ -92,10 +94,8 @@ attributes:
         failures of the transfer itself are not detected.
       - Always reports a change, since a real run always writes a new snapshot (see O(ignore:attributes.idempotent)).
   diff_mode:
-    description: Shows what changed in diff mode.
     support: none
   idempotent:
-    description: A second run with the same arguments reports no change.
     support: none
     details:
       - Every run takes a new snapshot. The RDB header records the creation time and

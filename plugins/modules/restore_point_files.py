@@ -26,6 +26,7 @@ author:
   - mall.cache_migration contributors (!UNKNOWN)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - mall.cache_migration.attributes
   - mall.cache_migration.restore_point
 options:
   name:
@@ -65,10 +66,7 @@ attributes:
   diff_mode:
     support: none
   idempotent:
-    description: Run again with the same files unchanged, it writes nothing and reports no change.
     support: full
-  platform:
-    platforms: posix
 seealso:
   - module: mall.cache_migration.restore_point_info
     description: Lists the restore points with their layout and manifest.

@@ -26,6 +26,8 @@ author:
   - mall.cache_migration contributors (!UNKNOWN)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - mall.cache_migration.attributes
+  - mall.cache_migration.attributes.read_only
   - mall.cache_migration.restore_point
 options:
   name:
@@ -35,18 +37,6 @@ options:
       - When that directory is not a valid restore point, RV(restore_points) is empty and
         RV(skipped) says why.
     type: str
-attributes:
-  check_mode:
-    support: full
-    details:
-      - It only reads; check mode changes nothing it does.
-  diff_mode:
-    support: none
-  idempotent:
-    description: Run again with the same options, it returns the same result and changes nothing.
-    support: full
-  platform:
-    platforms: posix
 seealso:
   - module: mall.cache_migration.restore_point_files
     description: Takes the files of a restore point and writes its manifest.

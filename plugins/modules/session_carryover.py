@@ -33,6 +33,7 @@ author:
   - mall.cache_migration contributors (!UNKNOWN)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - mall.cache_migration.attributes
   - mall.cache_migration.django_project
 attributes:
   check_mode:
@@ -42,13 +43,9 @@ attributes:
   diff_mode:
     support: none
   idempotent:
-    description:
-      - When run twice with the same parameters against the same target system, it returns the same result.
     support: full
     details:
       - A session already in C(django_session) is counted in RV(skipped_existing) and not written again.
-  platform:
-    platforms: posix
 requirements:
   - Django and the project's cache client (django-redis or redis-py) in the project's virtualenv.
 notes:
