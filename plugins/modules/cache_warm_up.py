@@ -28,6 +28,7 @@ author:
   - mall.cache_migration contributors (!UNKNOWN)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - mall.cache_migration.attributes
   - mall.cache_migration.django_project
 options:
   source:
@@ -79,13 +80,9 @@ attributes:
   diff_mode:
     support: none
   idempotent:
-    description:
-      - When run twice with the same parameters against the same target system, it returns the same result.
     support: partial
     details:
       - A second run copies the keys again (the same values with the same TTL) unless O(only_changed) is set.
-  platform:
-    platforms: posix
 requirements:
   - Django and the project's cache client (django-redis or redis-py) in the project's virtualenv.
 notes:
