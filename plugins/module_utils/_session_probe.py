@@ -346,22 +346,23 @@ def write_batch(target, values, timeouts):
         write()
 
 
-def copy_batch(source, target, batch, only_changed, report, write):
+def copy_batch(source, target, batch, keep, report, write):
     """Copy one batch of (key, timeout, size) with write(values, timeouts); a key the app changed meanwhile is
-    copied again, newer."""
+    copied again, newer. keep: the keys of the target left as they are, none (None), those that hold the same
+    value ('unchanged') or every one it holds ('present')."""
     timeouts = {key: timeout for key, timeout, dummy in batch}
     sizes = {key: size for key, dummy, size in batch}
     values = source.get_many(list(timeouts))
     gone = len(timeouts) - len(values)
     if gone:
         report['skipped']['expired'] = report['skipped'].get('expired', 0) + gone
-    if only_changed and values:
+    if keep and values:
         present = target.get_many(list(values))
-        same = [key for key, value in values.items() if key in present and present[key] == value]
-        for key in same:
+        kept = [key for key, value in values.items() if key in present and (keep == 'present' or present[key] == value)]
+        for key in kept:
             del values[key]
-        if same:
-            report['skipped']['unchanged'] = report['skipped'].get('unchanged', 0) + len(same)
+        if kept:
+            report['skipped'][keep] = report['skipped'].get(keep, 0) + len(kept)
     write(values, timeouts)
     newer = {key: value for key, value in source.get_many(list(values)).items() if value != values[key]}
     if newer:
@@ -390,7 +391,7 @@ def copy_cache(params):
         report['target_backend'] = class_paths(type(target))[0]
         size = params['batch_size']
         for start in range(0, len(keys), size):
-            copy_batch(source, target, keys[start:start + size], params['only_changed'], report,
+            copy_batch(source, target, keys[start:start + size], params['keep'], report,
                        lambda values, timeouts: write_batch(target, values, timeouts))
             report['batches'] += 1
     report['seconds'] = round(time.monotonic() - started, 3)

@@ -71,6 +71,14 @@ options:
         changed since the cutover go back.
     type: bool
     default: false
+  only_missing:
+    description:
+      - Skip every key the target already holds, whatever its value (counted in RV(skipped) as C(present)). The
+        migration sets it when another host of the fleet already uses the table: what that host wrote there is
+        newer than what Redis holds.
+      - Mutually exclusive with O(only_changed).
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full
@@ -82,7 +90,8 @@ attributes:
   idempotent:
     support: partial
     details:
-      - A second run copies the keys again (the same values with the same TTL) unless O(only_changed) is set.
+      - A second run copies the keys again (the same values with the same TTL) unless O(only_changed) or
+        O(only_missing) is set.
 requirements:
   - Django and the project's cache client (django-redis or redis-py) in the project's virtualenv.
 notes:
@@ -176,7 +185,8 @@ batches:
 skipped:
   description:
     - Keys found and not copied, by reason. C(expired) gone between the listing and the read, C(unchanged) the
-      target holds the same value (O(only_changed)), C(max_keys) and C(max_bytes) over a cap.
+      target holds the same value (O(only_changed)), C(present) the target holds the key (O(only_missing)),
+      C(max_keys) and C(max_bytes) over a cap.
   returned: with O(source)
   type: dict
   sample: {expired: 1, max_keys: 0}
@@ -208,6 +218,7 @@ def argument_spec():
         max_bytes=dict(type='int', default=0),
         batch_size=dict(type='int', default=500),
         only_changed=dict(type='bool', default=False),
+        only_missing=dict(type='bool', default=False),
     )
     return spec
 
@@ -217,7 +228,8 @@ def probe_params(params, check_mode):
         return {'task': 'capture', 'alias': params['source_alias']}
     return {'task': 'copy', 'source': params['source'], 'target_alias': params['target_alias'],
             'max_keys': params['max_keys'], 'max_bytes': params['max_bytes'], 'batch_size': params['batch_size'],
-            'only_changed': params['only_changed'], 'dry_run': check_mode}
+            'keep': 'present' if params['only_missing'] else 'unchanged' if params['only_changed'] else None,
+            'dry_run': check_mode}
 
 
 def run_probe(module, python):
@@ -237,7 +249,8 @@ def copy_result(report):
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec(), mutually_exclusive=[('only_changed', 'only_missing')],
+                           supports_check_mode=True)
     params = module.params
     if not os.path.isdir(params['project_dir']):
         module.fail_json(msg='project_dir %s is not a directory' % params['project_dir'])

@@ -73,7 +73,7 @@ def test_a_key_changed_during_the_copy_ends_with_the_newer_value():
     source, target = FakeCache({'a': 'old', 'b': 'same'}), FakeCache()
     source.changes_after_read = {'a': 'new'}
     report = fresh_report()
-    probe.copy_batch(source, target, [('a', 30, 1), ('b', 30, 1)], False, report, written_into(target))
+    probe.copy_batch(source, target, [('a', 30, 1), ('b', 30, 1)], None, report, written_into(target))
     assert target.data == {'a': 'new', 'b': 'same'}
     assert (report['copied'], report['recopied']) == (2, 1)
 
@@ -81,11 +81,30 @@ def test_a_key_changed_during_the_copy_ends_with_the_newer_value():
 def test_only_changed_leaves_what_the_target_holds_already():
     source, target = FakeCache({'a': 1, 'b': 2, 'c': 3}), FakeCache({'a': 1, 'b': 'older'})
     report = fresh_report()
-    probe.copy_batch(source, target, [('a', None, 1), ('b', None, 1), ('c', None, 1)], True, report,
+    probe.copy_batch(source, target, [('a', None, 1), ('b', None, 1), ('c', None, 1)], 'unchanged', report,
                      written_into(target))
     assert target.data == {'a': 1, 'b': 2, 'c': 3}
     assert sorted(target.timeouts) == ['b', 'c']
     assert report['skipped'] == {'unchanged': 1}
+
+
+def test_only_missing_leaves_every_key_the_target_holds():
+    # Another host of the fleet wrote 'b' into the table after the cutover: newer than Redis's.
+    source, target = FakeCache({'a': 1, 'b': 'older', 'c': 3}), FakeCache({'a': 1, 'b': 'newer'})
+    report = fresh_report()
+    probe.copy_batch(source, target, [('a', None, 1), ('b', None, 1), ('c', None, 1)], 'present', report,
+                     written_into(target))
+    assert target.data == {'a': 1, 'b': 'newer', 'c': 3}
+    assert sorted(target.timeouts) == ['c']
+    assert report['skipped'] == {'present': 2} and report['copied'] == 1
+
+
+def test_the_module_asks_the_probe_to_keep_what_the_options_say():
+    params = {'source': {'BACKEND': 'django_redis.cache.RedisCache'}, 'source_alias': 'default', 'target_alias': 'default',
+              'max_keys': 0, 'max_bytes': 0, 'batch_size': 100, 'only_changed': False, 'only_missing': False}
+    assert cache_warm_up.probe_params(params, False)['keep'] is None
+    assert cache_warm_up.probe_params(dict(params, only_changed=True), False)['keep'] == 'unchanged'
+    assert cache_warm_up.probe_params(dict(params, only_missing=True), False)['keep'] == 'present'
 
 
 class FakePipeline:
@@ -127,7 +146,7 @@ def test_redis_listing_keeps_live_keys_of_the_prefix_with_ttl_and_size():
 
 def test_the_module_asks_the_probe_to_capture_without_source_and_to_copy_with_it():
     params = {'source': None, 'source_alias': 'default', 'target_alias': 'default', 'max_keys': 5,
-              'max_bytes': 0, 'batch_size': 100, 'only_changed': False}
+              'max_bytes': 0, 'batch_size': 100, 'only_changed': False, 'only_missing': False}
     assert cache_warm_up.probe_params(params, False) == {'task': 'capture', 'alias': 'default'}
     params['source'] = {'BACKEND': 'django_redis.cache.RedisCache'}
     copy = cache_warm_up.probe_params(params, True)
