@@ -76,7 +76,7 @@ options:
       - Skip every key the target already holds, whatever its value (counted in RV(skipped) as C(present)). The
         migration sets it when another host of the fleet already uses the table: what that host wrote there is
         newer than what Redis holds.
-      - Mutually exclusive with O(only_changed).
+      - Mutually exclusive with O(only_changed) (both V(true) is refused).
     type: bool
     default: false
 attributes:
@@ -249,11 +249,13 @@ def copy_result(report):
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), mutually_exclusive=[('only_changed', 'only_missing')],
-                           supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     params = module.params
     if not os.path.isdir(params['project_dir']):
         module.fail_json(msg='project_dir %s is not a directory' % params['project_dir'])
+    # Not mutually_exclusive: that refuses both given, even as false, as the roles give them.
+    if params['only_changed'] and params['only_missing']:
+        module.fail_json(msg='only_changed and only_missing are mutually exclusive')
     for name in ('max_keys', 'max_bytes'):
         if params[name] < 0:
             module.fail_json(msg='%s must be 0 (no cap) or more, not %d' % (name, params[name]))
