@@ -74,7 +74,7 @@ options:
   only_missing:
     description:
       - Skip every key the target already holds, whatever its value (counted in RV(skipped) as C(present)). The
-        migration sets it when another host of the fleet already uses the table: what that host wrote there is
+        migration sets it when another host of the fleet already uses the table, as what that host wrote there is
         newer than what Redis holds.
       - Mutually exclusive with O(only_changed) (both V(true) is refused).
     type: bool
