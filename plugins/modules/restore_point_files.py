@@ -22,6 +22,8 @@ description:
     C(manifest.json) (the restore point is valid from then on) and points C(<root>/current) at it.
   - O(step=migrated) records the sha256 of the kept files as they are now (the migration's result)
     in C(migrated.json); a rollback compares with it.
+  - O(step=finished) removes the C(<root>/current) link, since the migration is over; its restore
+    point stays for a rollback.
 author:
   - mall.cache_migration contributors (!UNKNOWN)
 extends_documentation_fragment:
@@ -33,12 +35,12 @@ options:
     description:
       - The restore point's directory under O(root), a bare name; the restore_point role uses the
         UTC time (C(20261126T071900Z)), which the manifest records as C(created).
+      - Required unless O(step=finished).
     type: str
-    required: true
   step:
     description: What to do (see the description).
     type: str
-    choices: [files, manifest, migrated]
+    choices: [files, manifest, migrated, finished]
     default: files
   files:
     description:
@@ -96,17 +98,22 @@ EXAMPLES = r'''
     restored_files: "{{ __restore_point_taken.restored_files }}"
     metadata:
       host: "{{ inventory_hostname }}"
+
+- name: Once the migration is checked, mark it as finished (its restore point stays for a rollback)
+  mall.cache_migration.restore_point_files:
+    root: /var/backups/mall-cache-migration
+    step: finished
 '''
 
 RETURN = r'''
 path:
   description: The restore point's directory.
-  returned: always
+  returned: unless O(step=finished)
   type: str
   sample: /var/backups/mall-cache-migration/20261126T071900Z
 layout:
   description: The absolute path of each part of the restore point, whether it exists yet or not.
-  returned: always
+  returned: unless O(step=finished)
   type: dict
   contains:
     path: {description: The restore point's directory., type: str}
@@ -236,19 +243,35 @@ def record_migrated(module, path):
     return dict(changed=True, migrated=record)
 
 
+def mark_finished(module, root):
+    link = os.path.join(root, restore_point.CURRENT)
+    if not os.path.lexists(link):
+        return dict(changed=False)
+    if not os.path.islink(link):
+        module.fail_json(msg='%s is not the link a migration under way leaves (not a symlink): remove it by hand. '
+                             'Nothing was changed.' % link)
+    if not module.check_mode:
+        os.unlink(link)
+    return dict(changed=True)
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
             root=dict(type='path', required=True),
-            name=dict(type='str', required=True),
-            step=dict(type='str', choices=['files', 'manifest', 'migrated'], default='files'),
+            name=dict(type='str'),
+            step=dict(type='str', choices=['files', 'manifest', 'migrated', 'finished'], default='files'),
             files=dict(type='list', elements='path', default=[]),
             restored_files=dict(type='list', elements='dict', default=[]),
             metadata=dict(type='dict', default={}),
         ),
+        required_if=[('step', step, ('name',)) for step in ('files', 'manifest', 'migrated')],
         supports_check_mode=True,
     )
     root, name, step = module.params['root'], module.params['name'], module.params['step']
+    current = os.path.join(root, restore_point.CURRENT)
+    if step == 'finished':
+        module.exit_json(current=current, **mark_finished(module, root))
     if not restore_point.BARE_NAME.match(name):
         module.fail_json(msg='name must be the bare name of a restore point (no /, not starting with .), not %r' % name)
     path = os.path.join(root, name)
@@ -261,7 +284,7 @@ def main():
             result = record_migrated(module, path)
     except (OSError, ValueError) as error:
         module.fail_json(msg='Restore point %s, step %s: %s' % (path, step, error))
-    module.exit_json(path=path, layout=restore_point.layout(path), current=os.path.join(root, restore_point.CURRENT), **result)
+    module.exit_json(path=path, layout=restore_point.layout(path), current=current, **result)
 
 
 if __name__ == '__main__':

@@ -7,7 +7,9 @@ import json
 import os
 
 import pytest
+from ansible.errors import AnsibleFilterError
 
+from ansible_collections.mall.cache_migration.plugins.filter import restore_point_layout
 from ansible_collections.mall.cache_migration.plugins.module_utils import _restore_point as restore_point
 from ansible_collections.mall.cache_migration.plugins.modules import restore_point_files, restore_point_info
 
@@ -146,7 +148,39 @@ def test_migrated_records_the_files_as_the_migration_left_them(run_module, tmp_p
     assert run_module(restore_point_files.main, args)['changed'] is False
 
 
+def test_finished_removes_only_the_current_link_and_keeps_the_restore_point(run_module, tmp_path):
+    root, project = tmp_path / 'backups', make_project(tmp_path)
+    taken = take(run_module, root, project)
+    run_module(restore_point_files.main, dict(root=str(root), name='20261126T071900Z', step='manifest',
+                                              restored_files=taken['restored_files']))
+    args = dict(root=str(root), step='finished')
+    dry = run_module(restore_point_files.main, args, check_mode=True)
+    assert dry['changed'] is True and os.path.islink(root / 'current')
+    finished = run_module(restore_point_files.main, args)
+    assert finished['changed'] is True and finished['current'] == str(root / 'current')
+    assert not os.path.lexists(root / 'current') and (root / '20261126T071900Z' / 'manifest.json').is_file()
+    assert run_module(restore_point_files.main, args)['changed'] is False
+    info = run_module(restore_point_info.main, dict(root=str(root)))
+    assert info['current'] is None and [p['name'] for p in info['restore_points']] == ['20261126T071900Z']
+
+
+def test_finished_refuses_a_current_that_is_not_a_link(run_module, tmp_path):
+    (tmp_path / 'current').mkdir()
+    result = run_module(restore_point_files.main, dict(root=str(tmp_path), step='finished'))
+    assert result['failed'] is True and 'not a symlink' in result['msg'] and (tmp_path / 'current').is_dir()
+
+
+def test_the_layout_filter_is_the_layout_of_the_module_utils():
+    path = '/var/backups/mall-cache-migration/20261126T071900Z'
+    assert restore_point_layout.restore_point_layout(path) == restore_point.layout(path)
+    assert restore_point_layout.FilterModule().filters()['restore_point_layout'](path)['redis_dump'] == path + '/redis/dump.rdb'
+    for bad in ('relative/20261126T071900Z', None, ''):
+        with pytest.raises(AnsibleFilterError, match='absolute path'):
+            restore_point_layout.restore_point_layout(bad)
+
+
 @pytest.mark.parametrize('args, message', [
+    (dict(step='files'), 'step is files but all of the following are missing: name'),
     (dict(name='../x'), 'bare name'),
     (dict(name='p', files=['relative.py']), 'absolute paths'),
     (dict(name='p', step='migrated'), 'is not a restore point (no manifest.json)'),
