@@ -48,12 +48,14 @@ def sandbox_vars():
     return merged
 
 
-def write_inventory(path, apps, pipelining):
-    """An inventory of the bench's db host and these app hosts: the sandbox's, with the bench's names."""
-    servers = dict(sandbox_vars(), mall_db_host=DB, sandbox_network=NETWORK, ansible_connection='community.docker.docker')
-    hosts = {name: {'mall_redis_container': name + '-redis', 'mall_redis_host': name + '-redis',
-                    'mall_redis_volume': name + '-redis-data', 'sandbox_decoy_container': name + '-decoy',
-                    'sandbox_decoy_volume': name + '-decoy-data'} for name in apps}
+def write_inventory(path, apps, pipelining, redis):
+    """An inventory of the bench's db host and these app hosts, which share the Redis `redis` (a fleet shares one,
+    docs/fleets.md): the sandbox's, with the bench's names."""
+    servers = dict(sandbox_vars(), mall_db_host=DB, sandbox_network=NETWORK, ansible_connection='community.docker.docker',
+                   mall_redis_container=redis, mall_redis_host=redis, mall_redis_volume=redis + '-data',
+                   # Eight apps restarting at once on 2 cores: more than the fixture's 90 s to answer (a ceiling, not a wait).
+                   mall_app_environment={'MALL_START_TIMEOUT': '240'})
+    hosts = {name: {'sandbox_decoy_container': name + '-decoy', 'sandbox_decoy_volume': name + '-decoy-data'} for name in apps}
     common = {'ansible_python_interpreter': '/usr/bin/python3', 'ansible_pipelining': pipelining}
     inventory = {'all': {'vars': common, 'children': {
         'mall_databases': {'hosts': {DB: {'ansible_connection': 'community.docker.docker'}}},
@@ -63,13 +65,13 @@ def write_inventory(path, apps, pipelining):
     return path
 
 
-def app_environment(name):
+def app_environment(redis_host):
     """The fixture's env file names mall-db and mall-server-redis-dev, which belong to the Molecule sandbox:
     the real environment wins over the file (mall_server/settings/env.py), so each bench app host is
-    pointed at bn-db and its own Redis there."""
+    pointed at bn-db and its Redis there."""
     password = sandbox_vars()['mall_redis_password']
-    redis = 'redis://:%s@%s-redis:6379' % (password, name)
-    return {'MYSQL_HOST': DB, 'REDIS_HOST': name + '-redis', 'REDIS_URL': redis + '/1',
+    redis = 'redis://:%s@%s:6379' % (password, redis_host)
+    return {'MYSQL_HOST': DB, 'REDIS_HOST': redis_host, 'REDIS_URL': redis + '/1',
             'CELERY_BROKER_URL': redis + '/0', 'CELERY_RESULT_BACKEND': redis + '/0'}
 
 
@@ -189,11 +191,13 @@ def main():
     pipelining = not args.no_pipelining
     numbers = [int(n) for n in args.fleet_hosts.split(',')] if args.fleet_hosts else range(1, args.fleet + 1)
     one, fleet = [app(args.one)], [app(n) for n in numbers]
-    one_inventory = write_inventory(run_dir / 'one.json', one, pipelining)
-    fleet_inventory = write_inventory(run_dir / 'fleet.json', fleet, pipelining)
+    one_redis, fleet_redis = one[0] + '-redis', PREFIX + 'fleet-redis'
+    one_inventory = write_inventory(run_dir / 'one.json', one, pipelining, one_redis)
+    fleet_inventory = write_inventory(run_dir / 'fleet.json', fleet, pipelining, fleet_redis)
     names = {'bench_network': NETWORK, 'bench_db_container': DB, 'bench_redis_container': REDIS,
-             'bench_app_containers': [{'name': name, 'env': app_environment(name)} for name in one + fleet]}
-    sidecars = [name + suffix for name in one + fleet for suffix in ('-redis', '-decoy')]
+             'bench_app_containers': [{'name': name, 'env': app_environment(one_redis if name in one else fleet_redis)}
+                                      for name in one + fleet]}
+    sidecars = [one_redis, fleet_redis] + [name + '-decoy' for name in one + fleet]
     # Only what the bench made: its containers, the Redis and decoy siblings prepare.yml made, their volumes.
     cleanup = {'container': one + fleet + sidecars + [DB, REDIS], 'volume': [name + '-data' for name in sidecars],
                'network': [NETWORK]}
