@@ -16,6 +16,10 @@ if _COLLECTIONS not in sys.path:
     sys.path.insert(0, _COLLECTIONS)
 
 
+# Live tests by their length, the longest last: sorted to start first.
+LONGEST_LAST = ("playbooks_live.sh", "secrets_canary_live.sh", "test_awx_runner.py", "other_layout_live.sh")
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
     """Under pytest-xdist (make test: -n 2 --dist loadgroup): start the long tests first
@@ -23,8 +27,11 @@ def pytest_collection_modifyitems(items):
     tests of one file on one worker."""
     def cost(item):
         if item.path.name == "test_molecule.py":
-            return 0
-        return 1 if item.path.parent.name == "integration" else 2
+            return (0, 0)
+        if item.path.parent.name == "integration":
+            # The longest live tests first among them (other_layout_live.sh takes 12 to 23 minutes).
+            return (1, -next((rank for rank, name in enumerate(LONGEST_LAST, 1) if name in item.nodeid), 0))
+        return (2, 0)
 
     items.sort(key=cost)
     # The tests of one file share its module- and session-scoped fixtures (one ansible-test
