@@ -12,10 +12,11 @@ demo: bootstrap
 	@$(ENV) bash scripts/demo.sh
 
 # Two workers: the Molecule scenarios and live tests wait on containers more than on the CPU.
+# --durations: the 30 slowest tests in the log, to see where the time goes.
 TEST_WORKERS ?= 2
 
 test: bootstrap
-	@$(ENV) pytest -n $(TEST_WORKERS) --dist loadgroup tests
+	@$(ENV) pytest -n $(TEST_WORKERS) --dist loadgroup --durations=30 tests
 
 lint: bootstrap
 	@$(ENV) pytest tests/test_collection.py

@@ -234,8 +234,9 @@ def prepare(cleanup, names, one, fleet, one_inventory, fleet_inventory, env, run
     started = time.monotonic()
     run_playbook(ROOT / 'molecule/resources/prepare.yml', one_inventory, env, run_dir / 'prepare-one.log')
     # The fleet's first host applies the app's migrations to the shared database alone; the others then find them done.
-    run_playbook(ROOT / 'molecule/resources/prepare.yml', fleet_inventory, env, run_dir / 'prepare-fleet-1.log',
-                 '-l', '%s,%s' % (DB, fleet[0]))
+    if fleet:
+        run_playbook(ROOT / 'molecule/resources/prepare.yml', fleet_inventory, env, run_dir / 'prepare-fleet-1.log',
+                     '-l', '%s,%s' % (DB, fleet[0]))
     if len(fleet) > 1:
         run_playbook(ROOT / 'molecule/resources/prepare.yml', fleet_inventory, env, run_dir / 'prepare-fleet.log',
                      '-l', ','.join(fleet[1:]))
