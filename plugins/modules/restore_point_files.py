@@ -18,8 +18,9 @@ description:
     (mode 0700), and copies each existing file of O(files) to C(files/<its absolute path>) (mode
     0600), recording its owner, group, mode, size and sha256 (RV(restored_files)). A copy that is
     already there with the same sha256 is not written again.
-  - O(step=manifest) lists every file the restore point holds with its sha256, writes
-    C(manifest.json) (the restore point is valid from then on) and points C(<root>/current) at it.
+  - O(step=manifest) writes the O(parts) given, lists every file the restore point holds with its
+    sha256, writes C(manifest.json) (the restore point is valid from then on) and points
+    C(<root>/current) at it.
   - O(step=migrated) records the sha256 of the kept files as they are now (the migration's result)
     in C(migrated.json); a rollback compares with it.
   - O(step=finished) removes the C(<root>/current) link, since the migration is over; its restore
@@ -59,6 +60,14 @@ options:
     description: With O(step=manifest), more keys of the manifest (the role records C(host) and C(app_dir)).
     type: dict
     default: {}
+  parts:
+    description:
+      - With O(step=manifest), the text of parts of the layout to write (mode 0600) before the manifest lists
+        them, by their names in RV(layout) (C(pip_freeze), C(git_commit), C(settings_plan)); one call
+        where a C(copy) task per part was several. A part whose file holds that text already is not written again.
+      - Not logged, as the C(content) of M(ansible.builtin.copy) is not.
+    type: dict
+    default: {}
 attributes:
   check_mode:
     support: full
@@ -84,18 +93,14 @@ EXAMPLES = r'''
       - /srv/mall-server/.env.production
   register: __restore_point_taken
 
-- name: Write the pip freeze where the layout keeps it
-  ansible.builtin.copy:
-    content: "Django==4.2.30\n"
-    dest: "{{ __restore_point_taken.layout.pip_freeze }}"
-    mode: "0600"
-
-- name: Write the manifest and mark the restore point as the one under way
+- name: Write the pip freeze and the manifest, and mark the restore point as the one under way
   mall.cache_migration.restore_point_files:
     root: /var/backups/mall-cache-migration
     name: 20261126T071900Z
     step: manifest
     restored_files: "{{ __restore_point_taken.restored_files }}"
+    parts:
+      pip_freeze: "Django==4.2.30\n"
     metadata:
       host: "{{ inventory_hostname }}"
 
@@ -157,6 +162,12 @@ manifest:
   returned: when O(step=manifest)
   type: dict
   sample: {"created": "20261126T071900Z", "host": "mall-web-01", "restored_files": [], "contents": []}
+parts_written:
+  description: With O(step=manifest), the names of the O(parts) written (in check mode, that would be), sorted.
+  returned: when O(step=manifest)
+  type: list
+  elements: str
+  sample: [git_commit, pip_freeze, settings_plan]
 migrated:
   description: With O(step=migrated), the record written (C(recorded) and C(files), each C(path) and C(checksum)).
   returned: when O(step=migrated)
@@ -168,7 +179,11 @@ import json
 import os
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_bytes
 from ansible_collections.mall.cache_migration.plugins.module_utils import _restore_point as restore_point
+
+# The parts of the layout that the role writes as text; the others are the module's own or a dump's.
+WRITABLE_PARTS = ('git_commit', 'pip_freeze', 'settings_plan')
 
 
 def take_files(module, root, path):
@@ -212,15 +227,26 @@ def point_current(module, root, path):
     return True
 
 
+def write_parts(module, path):
+    """Write the parts given as text; return the names of those written (or, in check mode, to write)."""
+    paths = restore_point.layout(path)
+    unknown = sorted(set(module.params['parts']) - set(WRITABLE_PARTS))
+    if unknown:
+        module.fail_json(msg='parts can be %s, not %s. Nothing was changed.' % (', '.join(WRITABLE_PARTS), ', '.join(unknown)))
+    return [part for part, text in sorted(module.params['parts'].items())
+            if write_if_changed(module, paths[part], to_bytes(text, errors='surrogate_or_strict'))]
+
+
 def write_manifest(module, name, root, path):
     if not os.path.isdir(path) and not module.check_mode:
         module.fail_json(msg='%s is not a restore point directory: run step=files first. Nothing was changed.' % path)
+    written = write_parts(module, path)
     manifest = dict(module.params['metadata'], created=name, contents=restore_point.contents(path) if os.path.isdir(path) else [],
                     restored_files=[{key: entry.get(key) for key in restore_point.RESTORED_FILE_KEYS}
                                     for entry in module.params['restored_files']])
     changed = write_if_changed(module, os.path.join(path, restore_point.MANIFEST), restore_point.manifest_bytes(manifest))
-    changed = point_current(module, root, path) or changed
-    return dict(changed=changed, manifest=manifest)
+    changed = point_current(module, root, path) or changed or bool(written)
+    return dict(changed=changed, manifest=manifest, parts_written=written)
 
 
 def record_migrated(module, path):
@@ -264,6 +290,7 @@ def main():
             files=dict(type='list', elements='path', default=[]),
             restored_files=dict(type='list', elements='dict', default=[]),
             metadata=dict(type='dict', default={}),
+            parts=dict(type='dict', default={}, no_log=True),
         ),
         required_if=[('step', step, ('name',)) for step in ('files', 'manifest', 'migrated')],
         supports_check_mode=True,

@@ -134,6 +134,36 @@ def test_files_then_manifest_make_a_restore_point_that_restore_point_info_reads(
     assert found['copies'] == {e['path']: restore_point.copy_path(str(point), e['path']) for e in taken['restored_files']}
 
 
+def test_the_manifest_step_writes_the_parts_given_and_lists_them(run_module, tmp_path):
+    root, project = tmp_path / 'backups', make_project(tmp_path)
+    taken = take(run_module, root, project)
+    point = root / '20261126T071900Z'
+    parts = {'pip_freeze': 'Django==4.2.30\nredis==5.0.1\n', 'git_commit': 'a' * 40 + '\n', 'settings_plan': '{"plan": []}\n'}
+    args = dict(root=str(root), name='20261126T071900Z', step='manifest', restored_files=taken['restored_files'], parts=parts)
+    dry = run_module(restore_point_files.main, args, check_mode=True)
+    assert dry['changed'] is True and dry['parts_written'] == ['git_commit', 'pip_freeze', 'settings_plan']
+    assert not (point / 'pip-freeze.txt').exists() and not (point / 'manifest.json').exists()
+    sealed = run_module(restore_point_files.main, args)
+    assert sealed['parts_written'] == ['git_commit', 'pip_freeze', 'settings_plan']
+    for part, text in parts.items():
+        written = taken['layout'][part]
+        assert open(written).read() == text and oct(os.stat(written).st_mode & 0o777) == '0o600'
+    contents = {item['path']: item['checksum'] for item in sealed['manifest']['contents']}
+    assert contents[taken['layout']['pip_freeze']] == hashlib.sha256(parts['pip_freeze'].encode()).hexdigest()
+    again = run_module(restore_point_files.main, args)
+    assert again['changed'] is False and again['parts_written'] == []
+
+
+def test_a_part_outside_the_written_ones_is_refused_before_anything_is_written(run_module, tmp_path):
+    root, project = tmp_path / 'backups', make_project(tmp_path)
+    take(run_module, root, project)
+    result = run_module(restore_point_files.main, dict(root=str(root), name='20261126T071900Z', step='manifest',
+                                                       parts={'pip_freeze': 'x\n', 'manifest': '{}'}))
+    assert result['failed'] is True and 'not manifest' in result['msg']
+    assert not (root / '20261126T071900Z' / 'manifest.json').exists()
+    assert not (root / '20261126T071900Z' / 'pip-freeze.txt').exists()
+
+
 def test_migrated_records_the_files_as_the_migration_left_them(run_module, tmp_path):
     root, project = tmp_path / 'backups', make_project(tmp_path)
     taken = take(run_module, root, project)

@@ -1,0 +1,58 @@
+"""Unit tests of the invalid_settings filter, with the mall role's own kinds and rules."""
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+import yaml
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.mall.cache_migration.plugins.filter import invalid_settings
+
+ROLE = pathlib.Path(__file__).resolve().parents[4] / 'roles' / 'mall'
+VARS = yaml.safe_load((ROLE / 'vars' / 'main.yml').read_text())
+KINDS, RULES = VARS['__mall_input_kinds'], VARS['__mall_input_rules']
+
+
+def broken(values):
+    return [rule['var'] for rule in invalid_settings.invalid_settings(RULES, KINDS, values)]
+
+
+def test_the_defaults_that_are_plain_values_break_no_rule():
+    defaults = yaml.safe_load((ROLE / 'defaults' / 'main.yml').read_text())
+    plain = {name: value for name, value in defaults.items() if '{{' not in str(value)}
+    assert len(plain) > 10
+    assert broken(plain) == []
+
+
+@pytest.mark.parametrize('var, value', [
+    ('mall_db_port', 3306), ('mall_db_port', '3306'), ('mall_app_dir', '/srv/mall-server'),
+    ('mall_env_files', ['/srv/a/.env', '/srv/a/.env.production']), ('mall_serial', '25%'), ('mall_serial', [1, '50%']),
+    ('mall_app_environment', {'DJANGO_SETTINGS_MODULE': 'x', 'SECRET': 'y'}), ('mall_compose_file', ''),
+])
+def test_a_value_of_its_kind_passes(var, value):
+    assert broken({var: value}) == []
+
+
+@pytest.mark.parametrize('var, value', [
+    ('mall_db_port', 70000), ('mall_db_port', 'mysql'), ('mall_db_port', True), ('mall_db_port', [3306]),
+    ('mall_app_dir', 'srv/mall-server'), ('mall_app_dir', '/srv/../etc'), ('mall_app_dir', {'a': 1}),
+    ('mall_env_files', '/srv/a/.env'), ('mall_env_files', ['.env']),
+    ('mall_app_environment', ['A=b']), ('mall_app_environment', {'not a name': 'x'}),
+    ('mall_db_name', 'mall;DROP DATABASE mysql'), ('mall_db_name', ''),
+])
+def test_a_value_outside_its_kind_is_named(var, value):
+    assert broken({var: value, 'mall_db_host': 'db'}) == [var]
+
+
+def test_only_set_variables_are_checked_in_the_order_of_the_rules():
+    assert broken({}) == []
+    assert broken({'mall_db_name': '', 'mall_app_dir': 'x'}) == ['mall_app_dir', 'mall_db_name']
+
+
+def test_a_rule_of_an_unknown_kind_or_a_bad_shape_is_an_error():
+    with pytest.raises(AnsibleFilterError, match='not defined: nope'):
+        invalid_settings.invalid_settings([{'var': 'x', 'kind': 'nope'}], KINDS, {'x': 1})
+    with pytest.raises(AnsibleFilterError, match="shape 'set'"):
+        invalid_settings.invalid_settings([], {'k': {'pattern': '.', 'shape': 'set'}}, {})
+    assert invalid_settings.FilterModule().filters()['invalid_settings'] is invalid_settings.invalid_settings
