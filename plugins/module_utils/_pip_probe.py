@@ -38,9 +38,23 @@ def applies(req, env, extra):
     return req.marker is None or req.marker.evaluate(dict(env, extra=extra))
 
 
+def satisfied(req, dist):
+    """Whether dist (None when absent) meets req as pip sees an installed package: a version in
+    its specifier, pre-releases included. A URL requirement never counts as met here."""
+    from pip._vendor.packaging.version import InvalidVersion
+
+    if dist is None or req.url:
+        return False
+    try:
+        return req.specifier.contains(dist['version'], prereleases=True)
+    except InvalidVersion:
+        return False
+
+
 def describe(dists, lines, env):
     """dists: dicts of name, version, requires_dist, provides_extra and in_venv;
-    the first one of a name wins, as on sys.path."""
+    the first one of a name wins, as on sys.path. Each requirement says whether the
+    winning package of its name meets it (satisfied)."""
     from pip._vendor.packaging.requirements import InvalidRequirement, Requirement
     from pip._vendor.packaging.utils import canonicalize_name
 
@@ -74,12 +88,14 @@ def describe(dists, lines, env):
             if when:
                 requires.append({'name': canonicalize_name(req.name),
                                  'extras': sorted(canonicalize_name(e) for e in req.extras),
-                                 'when': sorted(when)})
+                                 'when': sorted(when),
+                                 'satisfied': satisfied(req, table.get(canonicalize_name(req.name)))})
         out[key] = {'name': dist['name'], 'version': dist['version'],
                     'in_venv': dist['in_venv'], 'requires': requires}
     return {
         'roots': [{'name': canonicalize_name(req.name),
-                   'extras': sorted(canonicalize_name(e) for e in req.extras)}
+                   'extras': sorted(canonicalize_name(e) for e in req.extras),
+                   'satisfied': satisfied(req, table.get(canonicalize_name(req.name)))}
                   for req in roots if applies(req, env, '')],
         'dists': out,
         'invalid': invalid,

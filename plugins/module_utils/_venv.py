@@ -69,10 +69,17 @@ def run_in_venv(module, python, args, data=None, cwd=None, environ=None):
                               environ_update=dict(PIP_ENVIRON, **(environ or {})))
 
 
+# pip's version from its metadata, found on the sys.path `python -m pip` would use: a
+# tenth of the time `pip --version` takes to start pip.
+PIP_VERSION_SCRIPT = ('from importlib import metadata\n'
+                      'try:\n    print(metadata.version("pip"))\n'
+                      'except metadata.PackageNotFoundError:\n    pass\n')
+
+
 def pip_version(module, python):
     """pip's version in the venv as a tuple of ints, or None when pip is missing."""
-    rc, out, dummy = run_in_venv(module, python, ['-m', 'pip', '--version'])
-    match = re.match(r'pip (\d+(?:\.\d+)*)', out) if rc == 0 else None
+    rc, out, dummy = run_in_venv(module, python, ['-c', PIP_VERSION_SCRIPT])
+    match = re.match(r'(\d+(?:\.\d+)*)', out.strip()) if rc == 0 else None
     return tuple(int(part) for part in match.group(1).split('.')) if match else None
 
 

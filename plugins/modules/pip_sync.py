@@ -19,13 +19,15 @@ description:
     C(click) and the rest that only they needed, and leaves everything the
     requirements still need in place. A package already at a version that satisfies
     the requirements is not reinstalled.
-  - It plans before it changes anything. C(pip install --dry-run --report) tells what
-    pip would install. A short script run by the venv's own interpreter then reads the
-    installed packages' metadata with C(importlib.metadata), evaluates the environment
-    markers and extras of every requirement with the C(packaging) library vendored in
-    pip, and so finds the dependency closure of the requirements. Whatever is installed
-    in the venv outside that closure is extraneous (names compared in their PEP 503
-    normalized form).
+  - It plans before it changes anything. A short script run by the venv's own
+    interpreter reads the installed packages' metadata with C(importlib.metadata),
+    evaluates the environment markers and extras of every requirement with the
+    C(packaging) library vendored in pip, and so finds the dependency closure of the
+    requirements. When the installed versions meet all of it and no constraints file is
+    included, pip would install nothing and is not asked. Otherwise
+    C(pip install --dry-run --report) tells what pip would install, and the closure is
+    taken again with those packages in place. Whatever is installed in the venv outside
+    the closure is extraneous (names compared in their PEP 503 normalized form).
   - When the plan is applied, C(pip freeze --all --local) is taken first. If the install
     or the removal fails, the module installs the frozen versions again with the same
     index options, uninstalls any package that was not there before, and fails with a
@@ -126,12 +128,14 @@ attributes:
   check_mode:
     support: full
     details:
-      - Runs the dry run and the closure computation, then returns as RV(installed) and
-        RV(removed) exactly what a real run would install and uninstall, and as
+      - Plans as a real run does (the closure, and the dry run unless all is met), then
+        returns as RV(installed) and RV(removed) exactly what a real run would install and uninstall, and as
         RV(requirements_removed) the lines O(remove) would remove. Nothing in the venv or
         the requirements file changes, so a check-mode run refuses what a real run cannot sync.
       - The dry run asks the package index as a real run would, so an unreachable index
         or a conflict fails in check mode too.
+      - When what is installed already meets every requirement, pip would install nothing,
+        so neither run asks pip or the index; the plan then only names what to uninstall.
   diff_mode:
     support: full
     details:
@@ -248,6 +252,7 @@ before_freeze:
   description:
     - Output of C(pip freeze --all --local) before anything changed, one line per item.
     - These are the versions the module restores when the sync fails.
+    - Empty in check mode and when there is nothing to change, since the module then runs no C(pip freeze).
   returned: always
   type: list
   elements: str
@@ -255,7 +260,7 @@ before_freeze:
 after_freeze:
   description:
     - Output of C(pip freeze --all --local) when the module finished.
-    - Equal to RV(before_freeze) in check mode and when nothing changed.
+    - Empty in check mode and when there is nothing to change, as RV(before_freeze).
     - After a failed sync, the state the venv was left in.
   returned: always
   type: list
@@ -466,7 +471,10 @@ class Requirements:
         self.files = {}
         # (file, entry index) of each requirement line that the sync installs.
         self.roots = []
-        self.top = self._load(os.path.abspath(path), 'requirement', set())
+        visited = set()
+        self.top = self._load(os.path.abspath(path), 'requirement', visited)
+        # A constraint can ask for another version than the installed one, which only pip knows.
+        self.constrained = any(kind == 'constraint' for dummy, kind in visited)
 
     def _load(self, path, kind, visited):
         if path not in self.files:
@@ -537,7 +545,8 @@ class Requirements:
 
 
 def closure(roots, dists):
-    """Canonical names the roots need, and the names needed but found nowhere.
+    """Canonical names the roots need, each with the extras followed ('' for none), and the
+    names needed but found nowhere.
 
     roots: [{name, extras}]; dists: canonical name -> {requires: [{name, extras, when}]}
     where `when` lists the extras ('' for none) under which a requirement applies.
@@ -556,7 +565,17 @@ def closure(roots, dists):
         done |= new
         todo += [(req['name'], req['extras']) for req in dists[key]['requires']
                  if new & set(req['when'])]
-    return set(followed), sorted(missing)
+    return followed, sorted(missing)
+
+
+def all_met(probe):
+    """Whether what is installed meets every requirement the roots need, so that pip, which
+    leaves a package that meets its requirement alone, would install nothing."""
+    dists = probe['dists']
+    followed, missing = closure(probe['roots'], dists)
+    return not missing and all(root['satisfied'] for root in probe['roots']) and all(
+        req['satisfied'] for key, extras in followed.items() for req in dists[key]['requires']
+        if extras & set(req['when']))
 
 
 def package(dist):
@@ -609,13 +628,13 @@ def freeze_difference(before, after):
             for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key)]
 
 
-def venv_problems(pip_check, freeze):
-    """The lines of `pip check` output about packages installed in the venv itself.
+def venv_problems(pip_check, ours):
+    """The lines of `pip check` output about packages installed in the venv itself (ours:
+    their canonical names).
 
     Each line starts with the package whose requirement is broken; a broken
     system package seen through --system-site-packages is not the sync's doing.
     """
-    ours = {freeze_key(line) for line in freeze}
     return [line for line in pip_check.splitlines()
             if line.split() and canonicalize(line.split()[0]) in ours]
 
@@ -740,6 +759,8 @@ def file_diff(requirements, dropped):
 
 
 def sync(module, venv, result):
+    """Plan the sync and apply it unless in check mode; returns the canonical names of the
+    packages in the venv at the end."""
     params = module.params
     keep = {canonicalize(name) for name in ALWAYS_KEEP + tuple(params['keep'])}
     report = os.path.join(module.tmpdir, 'report.json')
@@ -752,9 +773,11 @@ def sync(module, venv, result):
         dropped, result['requirements_removed'] = requirements.dropped(params['remove'])
         lines = requirements.lines(dropped)
         venv.requirements = requirements.materialize(module.tmpdir, dropped)
-        result['before_freeze'] = result['after_freeze'] = venv.freeze()
-        planned = venv.install(report, dry_run=True)
-        probe = venv.probe(lines, planned)
+        probe = venv.probe(lines)
+        planned = []
+        if requirements.constrained or not all_met(probe):
+            planned = venv.install(report, dry_run=True)
+            probe = venv.probe(lines, planned)
         plan = make_plan(probe, planned, keep)
     except SyncError as exc:
         raise SyncError('planning the sync failed, nothing was changed: %s' % exc) from None
@@ -765,8 +788,9 @@ def sync(module, venv, result):
                            'after_header': 'packages of %s' % params['venv'], 'after': diff_text(plan['after'])}]
         result['diff'] += [file_diff(requirements, dropped)] if dropped else []
     if module.check_mode or not result['changed']:
-        return
+        return set(probe['installed'])
 
+    result['before_freeze'] = result['after_freeze'] = venv.freeze()
     if dropped:
         write_atomic(module, path, requirements.top.encode(dropped))
     try:
@@ -794,6 +818,7 @@ def sync(module, venv, result):
                             % (exc, '; '.join(differences))) from None
         raise SyncError('%s. %s to their state before the task.' % (exc, restored)) from None
     result['after_freeze'] = venv.freeze()
+    return {freeze_key(line) for line in result['after_freeze']}
 
 
 def main():
@@ -818,11 +843,11 @@ def main():
                   after_freeze=[], pip_check='')
     try:
         check_pip(pip_version(module, python), python)
-        sync(module, venv, result)
+        ours = sync(module, venv, result)
     except SyncError as exc:
         module.fail_json(msg=str(exc), **result)
     healthy, result['pip_check'] = venv.check()
-    problems = [] if healthy else venv_problems(result['pip_check'], result['after_freeze'])
+    problems = [] if healthy else venv_problems(result['pip_check'], ours)
     if problems and not module.check_mode:
         module.fail_json(msg='pip check found broken requirements in the venv: %s'
                              % '; '.join(problems), **result)
