@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 ENV := source scripts/env.sh &&
 
-.PHONY: bootstrap demo test lint unit molecule bench ee clean
+.PHONY: bootstrap demo check test lint unit molecule bench ee clean
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -11,13 +11,20 @@ bootstrap:
 demo: bootstrap
 	@$(ENV) bash scripts/demo.sh
 
-# Three workers: the Molecule scenarios and live tests wait on containers more than on the CPU.
-# --no-loadscope-reorder: in the order tests/conftest.py sorts them (the longest first), not by
-# the number of tests in a file. --durations: the 30 slowest tests in the log.
+# Two tiers (tests/conftest.py marks them). `make check` is the gate: lint, sanity, unit, docs, changelog
+# and package tests, a few minutes. `make test` runs it first and stops if it fails, then everything else:
+# the Molecule scenarios and the live tests, on containers of their own, three at a time (they wait on
+# containers more than on the CPU). The order is the longest first, by the seconds the last complete run
+# recorded in tests/durations.json (MALL_RECORD_DURATIONS); --no-loadscope-reorder keeps that order.
+CHECK_WORKERS ?= 2
 TEST_WORKERS ?= 3
+PYTEST_TIER = MALL_RECORD_DURATIONS=1 pytest --dist loadgroup --no-loadscope-reorder --durations=20
 
-test: bootstrap
-	@$(ENV) pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder --durations=30 tests
+check: bootstrap
+	@$(ENV) $(PYTEST_TIER) -n $(CHECK_WORKERS) -m check tests
+
+test: check
+	@$(ENV) $(PYTEST_TIER) -n $(TEST_WORKERS) -m "not check" tests
 
 lint: bootstrap
 	@$(ENV) pytest tests/test_collection.py

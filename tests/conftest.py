@@ -1,43 +1,85 @@
-"""Make the collection importable as ansible_collections.mall.cache_migration.
+"""Make the collection importable as ansible_collections.mall.cache_migration, and order the tests.
 
 scripts/bootstrap.sh links this work tree into the collections folder named
 by ANSIBLE_COLLECTIONS_PATH; tests import the plugins through that path, as
 Ansible itself does.
+
+Tiers: the tests of CHECK_TIER (lint, sanity, unit, docs, changelog, package) carry the `check` marker:
+`make check` runs them, `make test` runs them first and then the rest (`-m "not check"`).
+
+Order: under pytest-xdist (`-n N --dist loadgroup --no-loadscope-reorder`), the scheduling units are
+handed out in collection order, so they are sorted longest first by the durations that the last
+complete run measured (tests/durations.json, written by the run itself at its end), for the workers
+to end near together. A unit the file does not know yet goes first: it may be long.
 """
+import json
 import os
 import pathlib
 import sys
 
 import pytest
 
-_DEFAULT = pathlib.Path(__file__).resolve().parent.parent / ".cache" / "collections"
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+_DEFAULT = ROOT / ".cache" / "collections"
 _COLLECTIONS = os.environ.get("ANSIBLE_COLLECTIONS_PATH", str(_DEFAULT)).split(os.pathsep)[0]
 if _COLLECTIONS not in sys.path:
     sys.path.insert(0, _COLLECTIONS)
 
+DURATIONS = ROOT / "tests" / "durations.json"
+# The fast gate: static checks, the unit tests, and the tests that build or render without containers.
+CHECK_TIER = ("tests/unit/", "tests/test_collection.py", "tests/test_sanity.py", "tests/test_docs.py",
+              "tests/test_changelog.py", "tests/test_package.py", "tests/test_role_docs.py",
+              "tests/test_debian_mirror.py")
+# Each scenario and live script has containers of its own, so they run side by side; the tests of any other
+# file share its module- and session-scoped fixtures (one ansible-test run, one sandbox) and stay on one worker.
+SPLIT_FILES = ("test_molecule.py", "test_live_scripts.py")
 
-# After the Molecule scenarios, the longest tests, longest first (minutes in make test: other_layout 10,
-# the secrets canary 4.5, sanity 4.5, the AWX runner 4, playbooks_live 3, bad input 3, lint 2, the pip
-# and lock tests 2 each); the many short ones after them.
-LONGEST_FIRST = ("other_layout_live.sh", "secrets_canary_live.sh", "test_sanity.py", "test_awx_runner.py",
-                 "playbooks_live.sh", "test_bad_input.py", "test_collection.py", "test_pip_sync_live.py",
-                 "test_lock_and_restore_points.py")
+
+def schedule_unit(item):
+    """What one worker runs as a whole: a test of SPLIT_FILES, else every test of the item's file."""
+    path = item.path.relative_to(ROOT).as_posix()
+    return item.nodeid if item.path.name in SPLIT_FILES else path
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "check: the fast gate (make check): lint, sanity, unit, docs, package")
+    if not hasattr(config, "workerinput"):
+        config.pluginmanager.register(DurationRecorder(), "mall-durations")
+
+
+def known_durations():
+    return json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items):
-    """Under pytest-xdist (make test: -n 3 --dist loadgroup --no-loadscope-reorder, which hands the
-    scopes out in this order): start the long tests first (Molecule, then the longest others), so
-    that the workers end near together, and keep the tests of one file on one worker."""
-    def cost(item):
-        if item.path.name == "test_molecule.py":
-            return 0
-        return 1 + next((rank for rank, name in enumerate(LONGEST_FIRST) if name in item.nodeid), len(LONGEST_FIRST))
-
-    items.sort(key=cost)
-    # The tests of one file share its module- and session-scoped fixtures (one ansible-test
-    # run, one sandbox): keep each file on one worker. The Molecule scenarios and the live scripts
-    # (each on containers of its own) stay apart.
+def pytest_collection_modifyitems(config, items):
+    known = known_durations()
     for item in items:
-        if item.path.name not in ("test_molecule.py", "test_live_scripts.py"):
-            item.add_marker(pytest.mark.xdist_group(str(item.path.relative_to(item.config.rootpath))))
+        if item.nodeid.startswith(CHECK_TIER):
+            item.add_marker(pytest.mark.check)
+        if item.path.name not in SPLIT_FILES:
+            item.add_marker(pytest.mark.xdist_group(schedule_unit(item)))
+    # Unknown units first, then the known ones longest first; the sort is stable within a unit.
+    items.sort(key=lambda item: -known.get(schedule_unit(item), float("inf")))
+
+
+class DurationRecorder:
+    """On the controller: the seconds of each scheduling unit (setup, call and teardown of its tests).
+    After a passing run with MALL_RECORD_DURATIONS set (make check, make test), they are merged into
+    tests/durations.json; a run of a few files leaves it alone."""
+
+    def __init__(self):
+        self.seconds = {}
+
+    def pytest_runtest_logreport(self, report):
+        path = report.nodeid.split("::")[0]
+        unit = report.nodeid if pathlib.PurePath(path).name in SPLIT_FILES else path
+        self.seconds[unit] = self.seconds.get(unit, 0.0) + report.duration
+
+    def pytest_sessionfinish(self, session, exitstatus):
+        if exitstatus != 0 or not os.environ.get("MALL_RECORD_DURATIONS"):
+            return
+        known = {unit: seconds for unit, seconds in known_durations().items()
+                 if (ROOT / unit.split("::")[0]).exists()}
+        known.update({unit: round(seconds, 1) for unit, seconds in self.seconds.items()})
+        DURATIONS.write_text(json.dumps(dict(sorted(known.items())), indent=1) + "\n")

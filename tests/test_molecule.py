@@ -10,12 +10,9 @@ import subprocess
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-# Each scenario has containers and a network of its own (mall-*, rb-*, ft-*, fl-*, rw-*), so
-# under pytest-xdist (make test) they run side by side. Longest first (about 15, 14, 14, 12 and
-# 10 minutes in make test), so that the workers end near together; others after them.
-LONGEST_FIRST = ["faults", "default", "fleet", "realworld", "rollback"]
-SCENARIOS = sorted((p.parent.name for p in (ROOT / "molecule").glob("*/molecule.yml")),
-                   key=lambda s: (LONGEST_FIRST.index(s) if s in LONGEST_FIRST else len(LONGEST_FIRST), s))
+# Each scenario has containers and a network of its own (mall-*, rb-*, ft-*, fh-*, fl-*, rw-*), so
+# under pytest-xdist (make test) they run side by side, longest first (tests/conftest.py).
+SCENARIOS = sorted(p.parent.name for p in (ROOT / "molecule").glob("*/molecule.yml"))
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
