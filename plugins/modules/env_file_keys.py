@@ -143,6 +143,7 @@ from ansible_collections.mall.cache_migration.plugins.module_utils._env_file imp
     KEY_NAME,
     EnvFileError,
     decode,
+    disagreements,
     removal_edits,
 )
 from ansible_collections.mall.cache_migration.plugins.module_utils._text_file import (
@@ -177,6 +178,10 @@ def main():
     except EnvFileError as e:
         module.fail_json(msg=f'Cannot read {path}: {e}')
 
+    refused = disagreements(path, text, keys)
+    if refused:
+        module.fail_json(msg=f'{path}: python-decouple, python-dotenv and docker compose read the lines of these keys '
+                             f'differently; nothing was changed', refused=refused, changed=False)
     edits, removed = removal_edits(text, keys, module.params['masked'])
     exit_with_edits(module, path, edits, encoding, removed=removed)
 
