@@ -37,8 +37,9 @@ _UNIVERSAL_EOL = re.compile(r'\r\n|\r|\n')
 # python-dotenv's grammar, applied from one position of the whole text.
 _DOTENV_SPACE = re.compile(r'\s*')
 _DOTENV_EXPORT = re.compile(r'(?:export[^\S\r\n]+)?')
-_DOTENV_KEY = {"'": re.compile(r"'([^']+)'")}
 _DOTENV_PLAIN_KEY = re.compile(r'([^=#\s]+)')
+# A key in single quotes, by the quote it starts with; any other key is plain.
+_DOTENV_KEY = {"'": re.compile(r"'([^']+)'")}
 _DOTENV_BLANK = re.compile(r'[^\S\r\n]*')
 _DOTENV_EQUALS = re.compile(r'=[^\S\r\n]*')
 _DOTENV_VALUE = {
@@ -82,6 +83,8 @@ class _Text:
         return Assignment(key, self.line(start), self.line(max(start, stop - 1)) + 1)
 
 
+# Each model takes the lines of the text without its byte order mark and the mark ('' when none): python-dotenv
+# and compose-go skip it, python-decouple reads it as part of the first line.
 def decouple_assignments(lines, bom=''):
     """python-decouple's RepositoryEnv: each line with an '=' that is no comment assigns the stripped text
     before it; a byte order mark stays part of the first key, as it opens the file as UTF-8."""
@@ -209,9 +212,11 @@ def disagreements(lines, bom, keys, removed, names):
     """The places where a reader would not read the edit as removing exactly the assignments of keys.
 
     lines are split_lines() of the text without its byte order mark, bom that mark or '', removed the
-    editor's (key, first, end) assignments it would remove, names the keys the editor reads. A reader disagrees where a removed line is,
-    for it, part of an assignment of another key or of an assignment that does not go whole; where a kept
-    line assigns one of keys; and, for docker compose, where it stops reading the file.
+    editor's (key, first, end) assignments it would remove, names the keys the editor reads. A reader
+    disagrees where a removed line is, for it, part of an assignment of another key or of an assignment
+    that does not go whole; where a kept line assigns one of keys; and where it stops reading the file
+    at a removed line (docker compose). Where docker compose stops at a kept line, it reads nothing of
+    the file, before the edit or after it.
     """
     gone = {}
     for key, first, end in removed:
@@ -233,7 +238,7 @@ def disagreements(lines, bom, keys, removed, names):
                                               'would keep' % (reader, _lines(first, end), key)))
         except ReaderError as exc:
             line = _Text(lines).line(exc.pos)
-            key = gone.get(line, (None,))[0]
-            found.append(Disagreement(line + 1, key, '%s stops reading the file at line %d: %s' % (
-                reader, line + 1, exc.reason)))
+            if line in gone:
+                found.append(Disagreement(line + 1, gone[line][0], '%s stops reading the file at line %d: %s' % (
+                    reader, line + 1, exc.reason)))
     return sorted(set(found))

@@ -39,8 +39,9 @@ CORPUS = {
     'REDIS_PASSWORD="line1\nline2 \\" quote\nline3" # note\nA=1\n': [],
     # compose reads 'KEY: value'; the others do not.
     'REDIS_URL: redis://x\nA=1\n': [(1, 'REDIS_URL')],
-    # compose refuses a bare key followed by a comment.
+    # compose stops reading at a bare key followed by a comment; at a kept line it reads nothing, before or after.
     'A=1\nREDIS_PORT  # set by the shell\n': [(2, 'REDIS_PORT')],
+    'A="never closed\nREDIS_URL=x\n': [],
     # decouple and compose read a bare key (compose from the shell), dotenv with no value: all go.
     'A=1\nREDIS_PORT\n': [],
     # Inline comments and '#' inside values change values only: the edit keeps or removes whole lines.
