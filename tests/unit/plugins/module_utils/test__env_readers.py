@@ -107,3 +107,18 @@ def test_compose_reads_export_colon_and_bare_keys():
     lines = split_lines('export A=1\nB: 2\nC\nD="x\ny" E=3\n')
     assert list(readers.compose_assignments(lines)) == [
         ('A', 0, 1), ('B', 1, 2), ('C', 2, 3), ('D', 3, 5), ('E', 4, 5)]
+
+
+# Keys that compose-go's own tests (dotenv/godotenv_test.go, parser_test.go) expect from these texts.
+@pytest.mark.parametrize('text, keys', [
+    ('export OPTION_A=2', ['OPTION_A']),
+    ('export exportFoo=2', ['exportFoo']),
+    ('exportFOO=2', ['exportFOO']),
+    ('export_FOO =2', ['export_FOO']),
+    ('export\tOPTION_A=2', ['OPTION_A']),
+    ('ONE=1\nTWO=\'2\'\nTHREE = "3"', ['ONE', 'TWO', 'THREE']),
+    ('TEST_URLS="stratum+tcp://a:3333\nstratum+tcp://a:443"', ['TEST_URLS']),
+    ('a=b\na[1]=c\na.propertyKey=d\n', ['a', 'a[1]', 'a.propertyKey']),
+])
+def test_compose_model_reads_the_keys_compose_go_tests_expect(text, keys):
+    assert [key for key, first, end in readers.compose_assignments(split_lines(text))] == keys
