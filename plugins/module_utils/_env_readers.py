@@ -205,7 +205,7 @@ def _shown(key, names):
     """key as a reason may show it: only names the editor reads as keys, as a reader may take a line of a
     value (a secret) for a key."""
     bare = _EXPORT_OR_BOM.sub('', key)
-    return repr(key) if bare in names else 'a key that is part of a value for another reader'
+    return repr(key) if bare in names else 'a key of its own (not shown: for another reader the line is part of a value)'
 
 
 def disagreements(lines, bom, keys, removed, names):
