@@ -159,7 +159,7 @@ refused:
     - file: /srv/mall-server/.env.development
       line: 12
       key: REDIS_PASSWORD
-      reason: python-decouple reads line 13 as an assignment of 'MYSQL_HOST', where the edit would remove REDIS_PASSWORD
+      reason: python-decouple reads line 12 as an assignment of 'export REDIS_PASSWORD', where the edit would remove REDIS_PASSWORD
 backup_file:
   description: Path of the backup copy of the file.
   returned: when O(backup=true) and the file was changed
