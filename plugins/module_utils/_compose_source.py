@@ -35,6 +35,8 @@ _COLON = re.compile(r'[ \t]*:(?:[ \t]+|\Z)')
 _TOKEN_START = ' \t[{,:'
 # Keys of a service whose values are command lines, shown masked in diffs.
 _COMMAND_KEYS = ('command', 'entrypoint', 'healthcheck')
+# A commented-out setting, '# KEY: value', '#  - KEY=value' or '# - "KEY=value"': often an old secret.
+_COMMENTED_SETTING = re.compile(r'[ \t]*#[ \t]*(?:-[ \t]+)?["\']?[A-Za-z_][\w.\-]*(?:[ \t]*:[ \t]+|=)(?=\S)')
 # An alias (*name) or a merge key (<<:) where a value or an item starts.
 _ALIAS_OR_MERGE = re.compile(r'(?:^[ \t]*(?:-[ \t]+)?|:[ \t]+|[\[{,][ \t]*)(?:\*[^\s,\[\]{}]|<<[ \t]*:)')
 
@@ -288,6 +290,13 @@ class ComposeDocument:
                 self.edits.show(member.line, member.end, self.bodies[member.line][:member.value_col] + MASK)
             self.mask_tree(member)
 
+    def mask_comments(self):
+        """Show the value of each commented-out setting as MASK in diffs."""
+        for i, body in enumerate(self.bodies):
+            match = self.kinds[i] == _COMMENT and _COMMENTED_SETTING.match(body)
+            if match:
+                self.edits.show(i, i + 1, match[0] + MASK)
+
     def mask_all(self, entry):
         """Show the value of entry, on its line or below it, as MASK in diffs."""
         if entry.value:
@@ -325,6 +334,7 @@ def plan_removals(doc, params):
     result = dict(removed_services=[], removed_volumes=[], removed_environment={},
                   removed_depends_on={}, removed_links={})
     top = {entry.name: entry for entry in doc.entries(0, len(doc.bodies), None)}
+    doc.mask_comments()
     # Extension fields (x-...) are shared by anchors, often environment blocks with passwords.
     for name, entry in top.items():
         if name.startswith('x-'):

@@ -25,6 +25,7 @@ import bisect
 import codecs
 import re
 
+from ansible_collections.mall.cache_migration.plugins.module_utils import _env_readers
 from ansible_collections.mall.cache_migration.plugins.module_utils._text_file import BOM, LineEdits, split_eol, split_lines
 
 # Longest first: the UTF-32-LE mark starts with the UTF-16-LE one. Each codec keeps
@@ -129,6 +130,18 @@ def removal_edits(text, keys, masked=True):
     for line, prefix in commented_assignments(edits.lines, assigned):
         edits.mask(line, line + 1, prefix)
     return edits, removed
+
+
+def disagreements(path, text, keys):
+    """Where python-decouple, python-dotenv or docker compose would not read removing keys from text as this
+    reader does: a list of dicts {file, line, key, reason}, empty when all three agree."""
+    bom = BOM if text.startswith(BOM) else ''
+    lines = split_lines(text[len(bom):])
+    found = list(assignments(lines))
+    removed = [(key, first, end) for key, first, end, prefix in found if key in keys]
+    names = {key for key, first, end, prefix in found}
+    return [dict(file=path, line=line, key=key, reason=reason)
+            for line, key, reason in _env_readers.disagreements(lines, bom, keys, removed, names)]
 
 
 def commented_assignments(lines, skip):

@@ -100,9 +100,14 @@ class LineEdits:
         self._replaced[index] = line
 
     def show(self, start, end, body):
-        """Show lines start to end - 1 in diffs as the single line body, with the last line's ending."""
-        self._shown[start] = body + split_eol(self.lines[end - 1])[1]
-        self._shown.update(dict.fromkeys(range(start + 1, end), ''))
+        """Show line start in diffs as body, and each further line up to end - 1 as its indentation and MASK.
+
+        Every line keeps its own line ending, so a diff shows one line for each line of the file.
+        """
+        self._shown[start] = body + split_eol(self.lines[start])[1]
+        for i in range(start + 1, end):
+            line_body, eol = split_eol(self.lines[i])
+            self._shown[i] = line_body[:len(line_body) - len(line_body.lstrip())] + MASK + eol
 
     def mask(self, start, end, prefix):
         """Show lines start to end - 1 in diffs as prefix followed by MASK."""

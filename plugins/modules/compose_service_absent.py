@@ -86,7 +86,9 @@ attributes:
       - Every C(environment) value, removed or kept, every value of a removed service (its
         command, healthcheck and so on may carry passwords), the C(command), C(entrypoint) and
         C(healthcheck) of the kept services and the top-level extension fields (C(x-...), often
-        the anchors of shared environment blocks) show as C(********).
+        the anchors of shared environment blocks) show as C(********), and so do the values of
+        commented-out settings (C(# REDIS_PASSWORD) followed by a colon and a value, C(#  - REDIS_URL=...)).
+      - Each line of the file shows as one line of the diff.
       - An error names the line and column, never its text.
   idempotent:
     support: full

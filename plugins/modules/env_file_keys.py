@@ -24,6 +24,11 @@ description:
     and section comments around removed keys.
   - A commented-out assignment such as C(#MYSQL_PASSWORD=...) often keeps an old secret, so in
     the diff its value shows as C(********) too, whatever O(masked) says.
+  - The app reads its env file with python-decouple, which has no escapes and no multi-line values.
+    Where python-decouple, python-dotenv or docker compose would read the lines of a key to remove
+    differently (a backslash before a closing quote, a quote that never closes, a multi-line value
+    holding a line with C(=), C(export), a byte order mark before the first key, a key followed by a colon in YAML style),
+    the module fails, lists each place in RV(refused), and changes nothing.
   - A symbolic link is followed and stays a link.
 author:
   - mall.cache_migration contributors (!UNKNOWN)
@@ -75,7 +80,8 @@ attributes:
   diff_mode:
     support: full
     details:
-      - Shows the file before and after with values masked, see O(masked).
+      - Shows the file before and after with values masked, see O(masked), one line for each line
+        of the file.
   idempotent:
     support: full
     details:
@@ -84,8 +90,7 @@ notes:
   - The file must be UTF-8 (ASCII is), with or without a byte order mark, or UTF-16 or UTF-32 with a
     byte order mark, as some Windows editors save it. It is written back in the same encoding.
     A file in another encoding fails the task and is left alone.
-  - A quoted value that never closes is taken to end with its line. python-dotenv skips such
-    a line with a warning; this module removes it when its key is listed.
+  - A quoted value that never closes on the line of a key to remove is refused, see RV(refused).
 seealso:
   - module: mall.cache_migration.compose_service_absent
     description: Remove the Redis service and its settings from a Docker Compose file.
@@ -130,6 +135,31 @@ removed:
   type: list
   elements: str
   sample: [REDIS_URL, REDIS_HOST, REDIS_PORT, REDIS_PASSWORD]
+refused:
+  description:
+    - When the module fails because the readers of env files disagree, one entry for each place; values are
+      never shown.
+  returned: failure
+  type: list
+  elements: dict
+  contains:
+    file:
+      description: Path of the env file.
+      type: str
+    line:
+      description: Line of the file (from 1) where the assignment to remove starts, or the reader stops.
+      type: int
+    key:
+      description: The key to remove that the place concerns.
+      type: str
+    reason:
+      description: Which reader reads which lines how.
+      type: str
+  sample:
+    - file: /srv/mall-server/.env.development
+      line: 12
+      key: REDIS_PASSWORD
+      reason: python-decouple reads line 12 as an assignment of 'export REDIS_PASSWORD', where the edit would remove REDIS_PASSWORD
 backup_file:
   description: Path of the backup copy of the file.
   returned: when O(backup=true) and the file was changed
@@ -143,6 +173,7 @@ from ansible_collections.mall.cache_migration.plugins.module_utils._env_file imp
     KEY_NAME,
     EnvFileError,
     decode,
+    disagreements,
     removal_edits,
 )
 from ansible_collections.mall.cache_migration.plugins.module_utils._text_file import (
@@ -177,6 +208,10 @@ def main():
     except EnvFileError as e:
         module.fail_json(msg=f'Cannot read {path}: {e}')
 
+    refused = disagreements(path, text, keys)
+    if refused:
+        module.fail_json(msg=f'{path}: python-decouple, python-dotenv and docker compose read the lines of these keys '
+                             f'differently; nothing was changed', refused=refused, changed=False)
     edits, removed = removal_edits(text, keys, module.params['masked'])
     exit_with_edits(module, path, edits, encoding, removed=removed)
 

@@ -72,8 +72,8 @@ def test_diff_shows_masked_stand_ins_on_both_sides():
     edits.mask(1, 3, 'GONE=')
     edits.remove(1, 3)
     diff = edits.diff('.env')
-    # A stand-in takes the line ending of the last line it stands for.
-    assert diff['before'] == f'KEEP={MASK}\nGONE={MASK}\r\nPLAIN=1\n'
+    # Each line of a masked value shows, with its own line ending.
+    assert diff['before'] == f'KEEP={MASK}\nGONE={MASK}\n{MASK}\r\nPLAIN=1\n'
     assert diff['after'] == f'KEEP={MASK}\nPLAIN=1\n'
     assert edits.text() == 'KEEP=secret\nPLAIN=1\n'
 

@@ -282,3 +282,24 @@ def test_through_ansible_check_then_real_then_idempotent(ansible_adhoc, compose_
 
     out, result = ansible_adhoc('compose_service_absent', args, '--diff')
     assert result == dict(NOTHING, changed=False, verified=True)
+
+
+def test_diff_masks_commented_out_secrets(run_module, compose_file):
+    path = compose_file(text=(
+        'services:\n'
+        '  mall-server:\n'
+        '    image: mall\n'
+        '    environment:\n'
+        '      # REDIS_PASSWORD: hunter2\n'
+        '      MYSQL_HOST: db\n'
+        '    # environment:\n'
+        '    #  - REDIS_URL=redis://:pw@redis:6379/1\n'
+        '    #  - "CELERY_BROKER_URL=redis://:pw2@redis:6379/0"\n'
+        '    # just a note: nothing secret\n'))
+    diff = run_module(main, dict(path=str(path), services=[], environment_keys=['MYSQL_HOST']),
+                      check_mode=True, diff=True)['diff']
+    for secret in ('hunter2', ':pw@', ':pw2@'):
+        assert secret not in diff['before'] + diff['after']
+    assert '      # REDIS_PASSWORD: ********\n' in diff['before']
+    assert '    #  - REDIS_URL=********\n' in diff['before']
+    assert '    # just a note: nothing secret\n' in diff['before']

@@ -22,9 +22,9 @@ REMOVED = {
     'bom': ['REDIS_URL'],
     'comments': KEYS,
     'crlf': ['REDIS_URL', 'REDIS_HOST', 'REDIS_PASSWORD'],
-    'export': ['REDIS_URL', 'REDIS_HOST', 'REDIS_PORT', 'REDIS_PASSWORD'],
+    'export': ['REDIS_URL', 'REDIS_HOST', 'REDIS_PORT'],
     'last-line-removed': ['REDIS_URL'],
-    'multiline': ['REDIS_PASSWORD', 'REDIS_HOST', 'REDIS_PORT', 'REDIS_URL'],
+    'multiline': ['REDIS_PASSWORD', 'REDIS_HOST', 'REDIS_PORT'],
     'no-final-newline': ['REDIS_URL'],
     'quotes': ['REDIS_URL', 'REDIS_PASSWORD', 'REDIS_HOST', 'REDIS_PORT'],
 }
@@ -66,7 +66,7 @@ def test_check_mode_reports_and_writes_nothing(run_module, env_file, name):
 
 def test_diff_masks_every_value_by_default(run_module, env_file):
     result = run_module(main, dict(path=str(env_file('crlf')), keys=KEYS), check_mode=True, diff=True)
-    # The multi-line value shows as one line, with the line ending of its last line.
+    # Each line of the multi-line value shows, with its own line ending.
     assert result['diff']['before'] == ('# CRLF file, one LF line (mixed)\r\n'
                                         'MYSQL_HOST=********\r\n'
                                         'REDIS_URL=********\r\n'
@@ -74,6 +74,7 @@ def test_diff_masks_every_value_by_default(run_module, env_file):
                                         'DEBUG=********\r\n'
                                         '\r\n'
                                         'REDIS_PASSWORD=********\r\n'
+                                        '********\r\n'
                                         'SECRET_KEY=********\r\n')
     assert result['diff']['after'] == ('# CRLF file, one LF line (mixed)\r\n'
                                        'MYSQL_HOST=********\r\n'
@@ -122,10 +123,10 @@ def test_diff_masks_commented_out_assignments(run_module, tmp_path, masked):
     # Prose with an '=' and an empty value stay as they are; so does a line inside a kept quoted value.
     assert '# see the wiki = no value here\n#EMPTY=\n' in diff['after']
     if masked:
-        assert 'NOTE=********\n' in diff['after']
+        assert 'NOTE=********\n********\n' in diff['after']
     else:
         assert 'NOTE="line one\n#INSIDE=a quoted value"\n' in diff['after']
-    assert len(diff['before'].splitlines()) == len(text.splitlines()) - (1 if masked else 0)
+    assert len(diff['before'].splitlines()) == len(text.splitlines())
     assert path.read_bytes() == text.encode()
 
 
@@ -206,3 +207,30 @@ def test_a_file_it_cannot_decode_fails_and_stays(run_module, tmp_path, data, err
     result = run_module(main, dict(path=str(path), keys=KEYS))
     assert result['failed'] and result['msg'].startswith(f'Cannot read {path}: {error}')
     assert path.read_bytes() == data
+
+
+# Issue 20, item 4: python-decouple (the app's reader) has no escapes, so for it `\"` ends the value on
+# its line; python-dotenv and docker compose read on to the next quote. The editor removed all four lines.
+ESCAPED_QUOTE = 'REDIS_PASSWORD="Zq9!x\\"\nMYSQL_HOST=db\nMYSQL_USER=mall\nSECRET_KEY="k"\n'
+
+
+def test_a_line_the_readers_disagree_on_is_refused_and_the_file_stays(run_module, tmp_path):
+    path = tmp_path / '.env'
+    path.write_text(ESCAPED_QUOTE)
+    result = run_module(main, dict(path=str(path), keys=KEYS), diff=True)
+    assert result['failed'] and not result['changed']
+    assert result['refused'][0] == dict(file=str(path), line=1, key='REDIS_PASSWORD',
+                                        reason=result['refused'][0]['reason'])
+    assert {item['line'] for item in result['refused']} <= {1, 2, 3, 4}
+    assert 'diff' not in result
+    assert path.read_text() == ESCAPED_QUOTE
+
+
+def test_diff_shows_each_removed_line_of_a_multi_line_value(run_module, tmp_path):
+    path = tmp_path / '.env'
+    path.write_text('A=1\nREDIS_PASSWORD="first\nsecond\nthird"\nB=2\n')
+    diff = run_module(main, dict(path=str(path), keys=KEYS), check_mode=True, diff=True)['diff']
+    before = diff['before'].splitlines()
+    assert len(before) == 5
+    assert before[1:4] == ['REDIS_PASSWORD=********', '********', '********']
+    assert diff['after'].splitlines() == ['A=********', 'B=********']
