@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-# Each scenario has containers and a network of its own (mall-*, rb-*, ft-*, fh-*, fl-*, rw-*), so
+# Each scenario has containers and a network of its own (mall-*, ft-*, fh-*, fl-*, rw-*), so
 # under pytest-xdist (make test) they run side by side, longest first (tests/conftest.py).
 SCENARIOS = sorted(p.parent.name for p in (ROOT / "molecule").glob("*/molecule.yml"))
 
