@@ -26,6 +26,8 @@ settings module loads; this file does the rest in the module's Python:
 - edited_text() applies them by character ranges: every byte outside the
   edited ranges stays as it was, and the result must parse to the same
   statements but the planned ones;
+- statement_diff() shows the changed statements with every string under
+  CACHES, DATABASES or a name like PASSWORD, SECRET, TOKEN or KEY masked.
 
 What it cannot rewrite safely raises Refusal, with the file, the line and the
 reason as fields.
@@ -56,6 +58,9 @@ ENV_READ_CALLS = frozenset((
 ))
 BOM = b'\xef\xbb\xbf'
 MASK = '********'
+# In a diff, every string under these settings is masked, and under any name with one of these parts in it.
+SECRET_SETTINGS = frozenset(('CACHES', 'DATABASES'))
+SECRET_NAME_PARTS = ('pass', 'pwd', 'secret', 'token', 'key', 'credential')
 
 
 class Refusal(Exception):
@@ -725,25 +730,75 @@ def new_contents(edits):
 
 
 def mask_secrets(text):
-    """Source text with string literals that may hold a secret masked, for diffs."""
+    """Source text with every string literal that may hold a secret masked, for diffs; all of it masked when it
+    does not parse. Literals are found by their place in the ast, not by how the text looks."""
     try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
-    except (tokenize.TokenError, SyntaxError, IndentationError):
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
         return MASK
-    result = text.splitlines(keepends=True)
-    # Replace from the end so that earlier columns stay valid.
-    for token in reversed(tokens):
-        if token.type == tokenize.STRING and looks_secret(token.string) and token.start[0] == token.end[0]:
-            row, col = token.start
-            line = result[row - 1]
-            result[row - 1] = line[:col] + repr(MASK) + line[token.end[1]:]
-    return ''.join(result)
+    lines = SourceLines(text)
+    # From the end, so that the earlier spans stay where they are.
+    for start, end in sorted((lines.node_span(node) for node in secret_literals(tree)), reverse=True):
+        text = text[:start] + repr(MASK) + text[end:]
+    return text
+
+
+def secret_literals(node, secret=False):
+    """The string literals under node that may hold a secret (an f-string as a whole): every one in the value of a
+    setting, dict key, keyword or call named like a secret (names_secret), and any that looks like one."""
+    if isinstance(node, ast.JoinedStr) or (isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes))):
+        if secret or looks_secret(literal_text(node)):
+            yield node
+        return
+    for child, child_secret in children_and_secrecy(node, secret):
+        yield from secret_literals(child, child_secret)
+
+
+def children_and_secrecy(node, secret):
+    """(child, whether its literals are secret) of each child of node."""
+    if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        named = any(names_secret(word) for target in targets for word in target_words(target))
+        return [(target, False) for target in targets] + ([(node.value, secret or named)] if node.value else [])
+    if isinstance(node, ast.Dict):
+        return [(key, False) for key in node.keys if key is not None] + [
+            (value, secret or (isinstance(key, ast.Constant) and names_secret(key.value)))
+            for key, value in zip(node.keys, node.values)]
+    if isinstance(node, ast.Call):
+        # CACHES.update(...), config('REDIS_PASSWORD', default=...), get_secret(...).
+        named = secret or any(names_secret(word) for word in target_words(node.func)) or any(
+            isinstance(arg, ast.Constant) and names_secret(arg.value) for arg in node.args)
+        return [(node.func, False)] + [(arg, named) for arg in node.args] + [
+            (keyword.value, named or names_secret(keyword.arg)) for keyword in node.keywords]
+    return [(child, secret) for child in ast.iter_child_nodes(node)]
+
+
+def target_words(target):
+    """The names, attributes and constant subscripts of a target: DATABASES['default']['PASSWORD'] gives all three."""
+    return [child.id if isinstance(child, ast.Name) else getattr(child, 'attr', getattr(child, 'value', None))
+            for child in ast.walk(target) if isinstance(child, (ast.Name, ast.Attribute, ast.Constant))]
+
+
+def names_secret(name):
+    """Whether what a setting, dict key or keyword of that name holds is secret: CACHES, DATABASES, and any name
+    with PASSWORD, PASS, PWD, SECRET, TOKEN, KEY or CREDENTIAL in it."""
+    return isinstance(name, str) and (name in SECRET_SETTINGS or any(part in name.lower() for part in SECRET_NAME_PARTS))
+
+
+def literal_text(node):
+    """The text of a string literal: an f-string's constant parts, a bytes literal decoded byte for byte."""
+    if isinstance(node, ast.JoinedStr):
+        return ''.join(part.value for part in node.values if isinstance(part, ast.Constant))
+    return node.value.decode('latin-1') if isinstance(node.value, bytes) else node.value
 
 
 def looks_secret(literal):
-    lowered = literal.lower()
-    return ('://' in literal and '@' in literal) or any(
-        word in lowered for word in ('password', 'secret', 'token', 'passwd'))
+    """Whether a literal is a URL with credentials (scheme://user:password@host), wherever it stands."""
+    return '://' in literal and '@' in literal
+
+
+def unix_newlines(text):
+    return io.StringIO(text, newline=None).read()
 
 
 def statement_diff(edits):
@@ -763,7 +818,7 @@ def statement_diff(edits):
             new = new[:max(edit.start - first, 0)] + edit.text + new[edit.end - first:]
         reasons = '; '.join(edit.reason for edit in statement_edits)
         header = '# %s:%d-%d: %s\n' % (source.path, statement.start, statement.end, reasons)
-        before.append(header + mask_secrets(old.replace('\r\n', '\n')))
-        after.append(header + mask_secrets(new.replace('\r\n', '\n')))
+        before.append(header + mask_secrets(unix_newlines(old)))
+        after.append(header + mask_secrets(unix_newlines(new)))
     return dict(before=''.join(before), after=''.join(after),
                 before_header='settings statements', after_header='settings statements')

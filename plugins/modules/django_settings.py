@@ -118,7 +118,9 @@ attributes:
   diff_mode:
     support: full
     details:
-      - The diff holds the changed statements only, with string literals that look like secrets masked.
+      - The diff holds the changed statements only. Every string literal under C(CACHES) or C(DATABASES), under a
+        name, dict key or keyword like C(PASSWORD), C(SECRET), C(TOKEN) or C(KEY), and any URL with credentials is
+        masked, found by its place in the parsed source.
   idempotent:
     support: full
     details:

@@ -72,6 +72,7 @@ def test_a_form_feed_after_caches_removes_the_celery_setting_and_nothing_else(ru
     assert dev.read_bytes() == NEW_CACHES + b"\f\nSECURE_SSL_REDIRECT = True\n"
     assert [(row["setting"], row["start"], row["end"]) for row in result["plan"]] == [
         ("CACHES", 1, 2), ("CELERY_TASK_ALWAYS_EAGER", 4, 4)]
+    assert "hunter2" not in result["diff"]["before"]
 
 
 def test_from_base_import_caches_edits_base(run_module, scripted_probe, project):
