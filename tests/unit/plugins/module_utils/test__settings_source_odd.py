@@ -69,7 +69,8 @@ def render(template, slot, character):
 
 def slot_line(slot):
     """1-based line of a slot, as Python counts lines in the template."""
-    return render(TEMPLATE, slot, "\0").split("\0")[0].count("\n") + 1
+    text = render(TEMPLATE, slot, "\0")
+    return text[:text.index("\0")].count("\n") + 1
 
 
 def python_accepts(data):
@@ -80,8 +81,9 @@ def python_accepts(data):
     return True
 
 
-def edit(modules, settings="app.settings", options=OPTIONS, keys=KEYS):
+def edit(modules, settings="app.settings", options=None, keys=KEYS):
     """{module name: new bytes} of every module (unchanged ones as they were) and the plan."""
+    options = OPTIONS if options is None else options
     files = {name: SettingsFile("/srv/%s.py" % name.replace(".", "/"), data, module=name)
              for name, data in modules.items()}
     edits = Planner(files, settings, set(files), {}, options).plan(keys, [])
