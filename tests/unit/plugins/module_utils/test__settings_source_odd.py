@@ -16,6 +16,7 @@ from ansible_collections.mall.cache_migration.plugins.module_utils._settings_sou
     Refusal,
     SettingsFile,
     new_contents,
+    statement_diff,
 )
 
 OPTIONS = dict(table="mall_cache", max_entries=20000, cull_frequency=3, defaults={})
@@ -39,6 +40,7 @@ MIDDLE = (
 )
 TAIL = (
     "SECURE_SSL_REDIRECT = True\n"
+    'ALLOWED_HOSTS = ["shop{string_after}.example"]\n'
     "DEBUG = False  # end{last_comment}\n"
 )
 TEMPLATE = HEAD + (
@@ -54,7 +56,7 @@ EXPECTED = HEAD + (
     "        'OPTIONS': {{'MAX_ENTRIES': 20000, 'CULL_FREQUENCY': 3}},\n"
 ) + MIDDLE + "{in_removed}" + TAIL
 SLOTS = ("docstring", "after_statement", "blank_line", "in_string", "in_comment", "before_caches", "after_brace",
-         "after_caches", "after_caches_line", "in_removed", "last_comment")
+         "after_caches", "after_caches_line", "in_removed", "string_after", "last_comment")
 # Characters str.splitlines() breaks at and Python's tokenizer does not (or only some of them), and the rest.
 ODD_CHARACTERS = {
     "form_feed": "\f", "vertical_tab": "\v", "fs": "\x1c", "gs": "\x1d", "rs": "\x1e", "nel": "\x85",
@@ -139,8 +141,12 @@ LAYOUTS = {"crlf": crlf, "lone_cr": lone_cr, "tabs": tabs, "no_final_newline": n
 @pytest.mark.parametrize("layout", list(LAYOUTS), ids=list(LAYOUTS))
 def test_layouts_with_a_form_feed_give_exactly_the_intended_source(layout, slot):
     change = LAYOUTS[layout]
-    after, dummy = edit({"app.settings": change(render(TEMPLATE, slot, "\f")).encode()})
+    after, edits = edit({"app.settings": change(render(TEMPLATE, slot, "\f")).encode()})
     assert after["app.settings"] == change(render(EXPECTED, slot, "\f")).encode()
+    # The diff shows both statements, on LF line ends, whatever the file's.
+    diff = statement_diff(edits)
+    assert "\r" not in diff["before"] + diff["after"]
+    assert "\nCELERY_TASK_ALWAYS_EAGER = True\n" in diff["before"] and "CELERY_TASK" not in diff["after"]
 
 
 @pytest.mark.parametrize("slot", ["", "after_caches_line"])
