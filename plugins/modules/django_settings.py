@@ -26,7 +26,10 @@ description:
   - It refuses, before any change and naming the file and line, what it cannot rewrite safely, for example
     C(CACHES) built by a function call, a loop or a conditional, a BACKEND that is not a literal, a statement
     sharing its line with another one, a removed env key read without a default by a setting that stays,
-    and a settings file that does not parse.
+    and a settings file that does not parse. The result's RV(refusal) gives the file, line and reason.
+  - Positions are Python's own (ast's, on lines cut where Python's tokenizer cuts them), so a form feed, a vertical tab,
+    U+2028 or another character that is no line break for Python moves no edit. An edited file must parse to the same
+    statements as before but the planned ones, or the plan is refused.
   - With O(prove=true) it first applies the plan to a copy of the project, loads the copy with the project's
     own Django and environment, and fails unless C(CACHES['default']) resolves to the database backend, every
     setting reads and the system checks pass.
@@ -115,7 +118,9 @@ attributes:
   diff_mode:
     support: full
     details:
-      - The diff holds the changed statements only, with string literals that look like secrets masked.
+      - The diff holds the changed statements only. Every string literal under C(CACHES) or C(DATABASES), under a
+        name, dict key or keyword like C(PASSWORD), C(SECRET), C(TOKEN) or C(KEY), and any URL with credentials is
+        masked, found by its place in the parsed source.
   idempotent:
     support: full
     details:
@@ -199,6 +204,14 @@ proof:
   description: With O(prove=true), the result of loading the planned settings in a copy (C(ok), C(backend), C(problems)).
   returned: when O(prove=true) and the plan is not empty
   type: dict
+refusal:
+  description:
+    - Why the plan was refused. C(file) and C(line) (1-based, as Python counts lines) say where; either is null when
+      no file or line applies. C(reason) is the message.
+  returned: when the settings cannot be rewritten safely
+  type: dict
+  sample: {file: /srv/mall-server/mall_server/settings/base.py, line: 12,
+           reason: "/srv/mall-server/mall_server/settings/base.py:12: CACHES is built by Call, ..."}
 '''
 
 import ast
@@ -438,11 +451,11 @@ def main():
         if params['state'] == 'inspected':
             module.exit_json(**result)
         edits = plan(params, files, runtime, loaded)
+        contents = new_contents(edits)
     except Refusal as refusal:
-        module.fail_json(msg=str(refusal), **result)
+        module.fail_json(msg=str(refusal), refusal=refusal.describe(), **result)
 
     result['plan'] = [edit.describe() for edit in edits]
-    contents = new_contents(edits)
     result['files'] = sorted(contents)
     result['changed'] = bool(edits)
     if module._diff and edits:
