@@ -84,8 +84,8 @@ options:
   command:
     description:
       - The server's command line (a container's entrypoint and command together), read
-        when C(CONFIG GET) is refused or renamed, the way C(redis-server) reads it: C(--dir),
-        C(--dbfilename), C(--appendonly), C(--appendfilename), C(--appenddirname), else its defaults.
+        when C(CONFIG GET) is refused or renamed, the way C(redis-server) reads it (C(--dir),
+        C(--dbfilename), C(--appendonly), C(--appendfilename), C(--appenddirname), else its defaults).
       - When it names a config file, the command line must itself set C(dir), C(dbfilename) and
         C(appendonly) (and C(appendfilename) with C(--appendonly yes)), since the file is not read.
     type: list
@@ -94,7 +94,7 @@ options:
     version_added: 1.2.0
   working_dir:
     description:
-      - The directory O(command) starts in (a container's C(WorkingDir)): the default and
+      - The directory O(command) starts in (a container's C(WorkingDir)), which is the default and
         the base of a relative C(dir).
     type: str
     version_added: 1.2.0
