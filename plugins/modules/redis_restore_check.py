@@ -122,7 +122,7 @@ def read_loaded(params, deadline):
 def main():
     argument_spec = redis_common_argument_spec()
     argument_spec.update(
-        keyspace=dict(type='dict', required=True),
+        keyspace=dict(type='dict', required=True, no_log=False),
         tolerance=dict(type='float', default=0.01),
         wait=dict(type='int', default=60),
     )
