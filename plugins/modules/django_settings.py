@@ -172,10 +172,17 @@ statements:
 caches:
   description:
     - What Django made of C(CACHES) before the change, per alias (C(backend), C(is_database), C(key_prefix),
-      C(version)), and for a Redis alias the database number of its C(LOCATION) (C(redis_db); never the LOCATION,
-      which may hold a password).
+      C(version)), and for a Redis alias the database number of its C(LOCATION) (C(redis_db)) and its C(host) and
+      C(port) (C(redis_server)); never the LOCATION, which may hold a password.
   returned: always
   type: dict
+database:
+  description:
+    - What Django made of C(DATABASES['default']) (C(engine), C(name), C(host), C(port), C(user), as strings, empty
+      when not set); never its password.
+  returned: always
+  type: dict
+  sample: {engine: django.db.backends.mysql, name: mall_server, host: db-01, port: "3306", user: mall_user}
 sessions:
   description: C(engine) and C(cache_alias) of the sessions, and C(on_redis) when they live on a Redis cache.
   returned: always
@@ -426,7 +433,7 @@ def main():
         module.fail_json(msg='Cannot load the settings %s with %s: %s. Nothing was changed.'
                              % (params['settings'], python, runtime['error']))
     loaded = {entry['name'] for entry in runtime['modules']}
-    result = dict(changed=False, modules=runtime['modules'], caches=runtime['caches'],
+    result = dict(changed=False, modules=runtime['modules'], caches=runtime['caches'], database=runtime['database'],
                   sessions=sessions_report(runtime), plan=[], files=[],
                   backend=runtime['caches'].get('default', {}).get('backend'))
     try:

@@ -1,0 +1,46 @@
+"""The preflight's decision on the app's own database (the app_database_problems filter): engines the collection
+cannot migrate, and another server or database in the inventory than in the app's settings."""
+import pytest
+
+from ansible_collections.mall.cache_migration.plugins.filter.app_database_problems import app_database_problems
+
+INVENTORY = dict(host='db-01.example.internal', port=3306, name='mall_server')
+
+
+def app(**values):
+    return dict(dict(engine='django.db.backends.mysql', name='mall_server', host='db-01.example.internal', port='',
+                     user='mall_user'), **values)
+
+
+@pytest.mark.parametrize('engine', ['django.db.backends.postgresql', 'django.db.backends.postgresql_psycopg2',
+                                    'django.db.backends.sqlite3', 'django.db.backends.oracle',
+                                    'django_prometheus.db.backends.postgresql', 'mssql', ''])
+def test_an_engine_that_is_not_mysql_is_refused_with_its_name(engine):
+    assert app_database_problems(app(engine=engine), **INVENTORY) == dict(
+        engine=engine, engine_supported=False, mismatches=[])
+
+
+@pytest.mark.parametrize('engine', ['django.db.backends.mysql', 'django_prometheus.db.backends.mysql',
+                                    'mysql.connector.django', 'django.contrib.gis.db.backends.mysql'])
+def test_mysql_and_the_engines_built_on_it_are_supported(engine):
+    assert app_database_problems(app(engine=engine), **INVENTORY)['engine_supported'] is True
+
+
+@pytest.mark.parametrize('database, host, port', [
+    (app(), 'DB-01.example.internal', 3306),
+    (app(host='', port=''), 'localhost', 3306),
+    (app(host='127.0.0.1', port='3306'), 'localhost', 3306),
+    (app(host='/run/mysqld/mysqld.sock'), '127.0.0.1', 3306),
+    (app(port='3307'), 'db-01.example.internal', 3307),
+])
+def test_the_same_server_and_database_are_no_mismatch(database, host, port):
+    assert app_database_problems(database, host=host, port=port, name='mall_server')['mismatches'] == []
+
+
+def test_another_server_port_or_database_is_a_mismatch_naming_both_values():
+    result = app_database_problems(app(host='db-02', port='3307', name='mall_staging'), **INVENTORY)
+    assert result['mismatches'] == [
+        dict(setting='mall_db_host', app='db-02', inventory='db-01.example.internal'),
+        dict(setting='mall_db_port', app='3307', inventory=3306),
+        dict(setting='mall_db_name', app='mall_staging', inventory='mall_server'),
+    ]
