@@ -57,12 +57,12 @@ def project(tmp_path, engine, tasks=False):
     return host
 
 
-def migrate_check(host, venv, monkeypatch):
+def migrate_check(host, venv, monkeypatch, *args):
     monkeypatch.setenv("ANSIBLE_STDOUT_CALLBACK", "ansible.posix.json")
     monkeypatch.setenv("ANSIBLE_LOAD_CALLBACK_PLUGINS", "1")
     extra = {"mall_venv": str(venv), "mall_db_host": "127.0.0.1", "mall_db_port": 1, "mall_db_name": "mall_server",
              "mall_db_password": "inventory-s3cret"}
-    result = run_playbook(host, "migrate.yml", extra, "--check")
+    result = run_playbook(host, "migrate.yml", extra, "--check", *args)
     return result, json.loads(result.stdout)
 
 
@@ -109,8 +109,29 @@ def test_celery_tasks_are_refused_with_file_and_line_before_the_unreachable_data
 def test_another_database_in_the_inventory_than_in_the_app_is_refused(tmp_path, venv, monkeypatch):
     host = project(tmp_path, "django.db.backends.mysql")
     (host["app"] / "mall_server" / "settings" / "production.py").write_text(
-        SETTINGS.format(engine="django.db.backends.mysql").replace('"NAME": "mall_server"', '"NAME": "mall_staging"'))
+        SETTINGS.format(engine="django.db.backends.mysql").replace('"NAME": "mall_server"', '"NAME": "mall_staging"')
+        .replace('"HOST": "127.0.0.1"', '"HOST": "127.0.0.2"'))
     host["before"] = checksums(host["app"])
     result, report = migrate_check(host, venv, monkeypatch)
     refusal = assert_refused_alone(host, result, report, "database_mismatch")
-    assert refusal["mismatches"] == [{"setting": "mall_db_name", "app": "mall_staging", "inventory": "mall_server"}]
+    assert refusal["mismatches"] == [{"setting": "mall_db_host", "app": "127.0.0.2", "inventory": "127.0.0.1"},
+                                     {"setting": "mall_db_name", "app": "mall_staging", "inventory": "mall_server"}]
+
+
+def test_a_refusal_under_the_lock_fails_the_host_with_the_refusal_and_no_rollback(tmp_path, venv, monkeypatch):
+    """With --tags preflight the fleet's registration does not run: preflight refuses under the lock, and the
+    rescue of migrate.yml fails the host with the refusal as it is, not as a failure with a rollback's result."""
+    host = project(tmp_path, "django.db.backends.mysql", tasks=True)
+    result, report = migrate_check(host, venv, monkeypatch, "--tags", "preflight")
+    ran = host_results(report)
+    refusal = [outcome["ansible_facts"]["preflight_refusal"] for dummy, outcome in ran
+               if "preflight_refusal" in outcome.get("ansible_facts", {})]
+    failed = [(name.split(" : ")[-1], outcome["msg"]) for name, outcome in ran if outcome.get("failed")]
+    assert result.returncode != 0 and len(refusal) == 1 and refusal[0]["reason"] == "redis_use"
+    assert failed == [("Refuse Redis used beyond the cache", refusal[0]["msg"]),
+                      ("Fail the host with the refusal of preflight alone", refusal[0]["msg"])]
+    assert "Keep the cause of the failure" not in [name.split(" : ")[-1] for name, dummy in ran]
+    # The lock (taken in a real run, released by the always) is the one change: none of preflight's.
+    assert [name.split(" : ")[-1] for name, outcome in ran if outcome.get("changed")] == [
+        "Take the lock and record who holds it"]
+    assert not (host["base"] / "restore-points").exists() and checksums(host["app"]) == host["before"]

@@ -18,7 +18,8 @@ description:
     built on it (its module ends in C(.mysql), such as C(django_prometheus.db.backends.mysql)), or
     C(mysql.connector.django). With another engine nothing else is compared.
   - Hosts compare case-insensitively; an empty host, a socket path, C(localhost), C(127.0.0.1) and C(::1) are all
-    the local server. An empty port is 3306.
+    the local server. Two names are also the same server when O(resolved) gives them an address in common (a
+    container's name and its network alias, say). An empty port is 3306.
 options:
   _input:
     description: The app's database, with C(engine), C(name), C(host) and C(port).
@@ -36,6 +37,13 @@ options:
     description: C(mall_db_name).
     type: str
     required: true
+  resolved:
+    description:
+      - The addresses of host names as the app's host resolves them, by name, each as
+        C(ansible.builtin.getent) returns C(getent_ahosts) (addresses as keys; C(null) for a name that does not
+        resolve).
+    type: dict
+    default: {}
 """
 
 EXAMPLES = r"""
@@ -67,6 +75,11 @@ def _server(host):
     return 'localhost' if host in LOCAL_HOSTS or host.startswith('/') else host
 
 
+def _addresses(host, resolved):
+    found = {address for address, fields in (resolved.get(str(host or '')) or {}).items() if fields is not None}
+    return found | ({'127.0.0.1', '::1'} if _server(host) == 'localhost' else set())
+
+
 def _port(port):
     try:
         return int(str(port).strip() or MYSQL_PORT)
@@ -74,16 +87,21 @@ def _port(port):
         return str(port)
 
 
-def app_database_problems(database, host, port, name):
+def _same_server(app, inventory, resolved):
+    return _server(app) == _server(inventory) or bool(_addresses(app, resolved) & _addresses(inventory, resolved))
+
+
+def app_database_problems(database, host, port, name, resolved=None):
     engine = str(database.get('engine', ''))
     result = dict(engine=engine, engine_supported=engine_supported(engine), mismatches=[])
     if not result['engine_supported']:
         return result
-    pairs = (('mall_db_host', database.get('host', ''), host, _server),
-             ('mall_db_port', database.get('port', ''), port, _port),
-             ('mall_db_name', database.get('name', ''), name, str))
+    pairs = (('mall_db_host', database.get('host', ''), host,
+              _same_server(database.get('host', ''), host, resolved or {})),
+             ('mall_db_port', database.get('port', ''), port, _port(database.get('port', '')) == _port(port)),
+             ('mall_db_name', database.get('name', ''), name, str(database.get('name', '')) == str(name)))
     result['mismatches'] = [dict(setting=setting, app=app, inventory=inventory)
-                            for setting, app, inventory, same in pairs if same(app) != same(inventory)]
+                            for setting, app, inventory, same in pairs if not same]
     return result
 
 

@@ -44,3 +44,18 @@ def test_another_server_port_or_database_is_a_mismatch_naming_both_values():
         dict(setting='mall_db_port', app='3307', inventory=3306),
         dict(setting='mall_db_name', app='mall_staging', inventory='mall_server'),
     ]
+
+
+def test_two_names_of_one_server_are_no_mismatch_when_the_host_resolves_them_alike():
+    resolved = {'mall-db': {'172.18.0.2': [['STREAM', 'mall-db']]}, 'fl-db': {'172.18.0.2': [['STREAM']]}}
+    assert app_database_problems(app(host='mall-db'), host='fl-db', port=3306, name='mall_server',
+                                 resolved=resolved)['mismatches'] == []
+
+
+def test_names_that_resolve_apart_or_not_at_all_are_a_mismatch():
+    resolved = {'mall-db': {'172.18.0.2': [['STREAM']]}, 'db-02': {'172.18.0.9': [['STREAM']]}, 'gone': None,
+                'nowhere': {'nowhere': None}}
+    for host in ('db-02', 'gone', 'nowhere'):
+        assert app_database_problems(app(host='mall-db'), host=host, port=3306, name='mall_server',
+                                     resolved=resolved)['mismatches'] == [
+            dict(setting='mall_db_host', app='mall-db', inventory=host)]
