@@ -26,7 +26,8 @@ description:
   - It refuses, before any change and naming the file and line, what it cannot rewrite safely, for example
     C(CACHES) built by a function call, a loop or a conditional, a BACKEND that is not a literal, a statement
     sharing its line with another one, a removed env key read without a default by a setting that stays,
-    and a settings file that does not parse.
+    a settings file that does not parse, and two Redis aliases that would share the table with the same
+    C(KEY_PREFIX), C(VERSION) and C(KEY_FUNCTION) (their keys would collide).
   - With O(prove=true) it first applies the plan to a copy of the project, loads the copy with the project's
     own Django and environment, and fails unless C(CACHES['default']) resolves to the database backend, every
     setting reads and the system checks pass.
