@@ -18,8 +18,9 @@ description:
     built on it (its module ends in C(.mysql), such as C(django_prometheus.db.backends.mysql)), or
     C(mysql.connector.django). With another engine nothing else is compared.
   - Hosts compare case-insensitively; an empty host, a socket path, C(localhost), C(127.0.0.1) and C(::1) are all
-    the local server. Two names are also the same server when O(resolved) gives them an address in common (a
-    container's name and its network alias, say). An empty port is 3306.
+    the local server. Two other names are the same server when O(resolved) gives them an address in common (a
+    container's name and its network alias, say), and another one when both resolve apart. The ports compare on
+    one server only (an empty port is 3306); the database names always.
 options:
   _input:
     description: The app's database, with C(engine), C(name), C(host) and C(port).
@@ -56,8 +57,12 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: C(engine), C(engine_supported), and C(mismatches), each with C(setting) (the inventory's variable),
-    C(app) and C(inventory) (the two values).
+  description:
+    - C(engine), C(engine_supported), and C(mismatches), each with C(setting) (the inventory's variable), C(app) and
+      C(inventory) (the two values).
+    - C(unresolved), the host names that differ and that O(resolved) does not resolve; while one is, the hosts and
+      ports are not compared (a compose service's name does not resolve outside its network). Resolve these on the
+      app's host and call again with O(resolved).
   type: dict
 """
 
@@ -76,8 +81,11 @@ def _server(host):
 
 
 def _addresses(host, resolved):
-    found = {address for address, fields in (resolved.get(str(host or '')) or {}).items() if fields is not None}
-    return found | ({'127.0.0.1', '::1'} if _server(host) == 'localhost' else set())
+    """The addresses of host as resolved says, None when it is not there or does not resolve."""
+    if _server(host) == 'localhost':
+        return {'127.0.0.1', '::1'}
+    found = {address for address, fields in (resolved.get(str(host)) or {}).items() if fields is not None}
+    return found or None
 
 
 def _port(port):
@@ -87,21 +95,27 @@ def _port(port):
         return str(port)
 
 
-def _same_server(app, inventory, resolved):
-    return _server(app) == _server(inventory) or bool(_addresses(app, resolved) & _addresses(inventory, resolved))
-
-
 def app_database_problems(database, host, port, name, resolved=None):
     engine = str(database.get('engine', ''))
-    result = dict(engine=engine, engine_supported=engine_supported(engine), mismatches=[])
+    result = dict(engine=engine, engine_supported=engine_supported(engine), mismatches=[], unresolved=[])
     if not result['engine_supported']:
         return result
-    pairs = (('mall_db_host', database.get('host', ''), host,
-              _same_server(database.get('host', ''), host, resolved or {})),
-             ('mall_db_port', database.get('port', ''), port, _port(database.get('port', '')) == _port(port)),
-             ('mall_db_name', database.get('name', ''), name, str(database.get('name', '')) == str(name)))
+    app_host = str(database.get('host', ''))
+    servers = {'app': app_host, 'inventory': str(host)}
+    if _server(app_host) == _server(host):
+        same_server = True
+    else:
+        addresses = {side: _addresses(server, resolved or {}) for side, server in servers.items()}
+        result['unresolved'] = [servers[side] for side in ('app', 'inventory') if addresses[side] is None]
+        # A name the app's host cannot resolve (a compose service's, seen from outside its network) says nothing.
+        same_server = None if result['unresolved'] else bool(addresses['app'] & addresses['inventory'])
+    checks = (('mall_db_host', app_host, host, same_server is not False),
+              # A port compares only on one server (a published port may differ from the container's).
+              ('mall_db_port', database.get('port', ''), port,
+               same_server is None or _port(database.get('port', '')) == _port(port)),
+              ('mall_db_name', database.get('name', ''), name, str(database.get('name', '')) == str(name)))
     result['mismatches'] = [dict(setting=setting, app=app, inventory=inventory)
-                            for setting, app, inventory, same in pairs if not same]
+                            for setting, app, inventory, same in checks if not same]
     return result
 
 

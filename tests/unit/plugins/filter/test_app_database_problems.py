@@ -17,7 +17,7 @@ def app(**values):
                                     'django_prometheus.db.backends.postgresql', 'mssql', ''])
 def test_an_engine_that_is_not_mysql_is_refused_with_its_name(engine):
     assert app_database_problems(app(engine=engine), **INVENTORY) == dict(
-        engine=engine, engine_supported=False, mismatches=[])
+        engine=engine, engine_supported=False, mismatches=[], unresolved=[])
 
 
 @pytest.mark.parametrize('engine', ['django.db.backends.mysql', 'django_prometheus.db.backends.mysql',
@@ -38,12 +38,18 @@ def test_the_same_server_and_database_are_no_mismatch(database, host, port):
 
 
 def test_another_server_port_or_database_is_a_mismatch_naming_both_values():
-    result = app_database_problems(app(host='db-02', port='3307', name='mall_staging'), **INVENTORY)
+    resolved = {'db-01.example.internal': {'10.0.0.1': [['STREAM']]}, 'db-02': {'10.0.0.2': [['STREAM']]}}
+    result = app_database_problems(app(host='db-02', port='3307', name='mall_staging'), resolved=resolved, **INVENTORY)
     assert result['mismatches'] == [
         dict(setting='mall_db_host', app='db-02', inventory='db-01.example.internal'),
         dict(setting='mall_db_port', app='3307', inventory=3306),
         dict(setting='mall_db_name', app='mall_staging', inventory='mall_server'),
     ]
+
+
+def test_another_port_of_the_same_server_is_a_mismatch():
+    assert app_database_problems(app(port='3399'), **INVENTORY)['mismatches'] == [
+        dict(setting='mall_db_port', app='3399', inventory=3306)]
 
 
 def test_two_names_of_one_server_are_no_mismatch_when_the_host_resolves_them_alike():
@@ -52,10 +58,18 @@ def test_two_names_of_one_server_are_no_mismatch_when_the_host_resolves_them_ali
                                  resolved=resolved)['mismatches'] == []
 
 
-def test_names_that_resolve_apart_or_not_at_all_are_a_mismatch():
-    resolved = {'mall-db': {'172.18.0.2': [['STREAM']]}, 'db-02': {'172.18.0.9': [['STREAM']]}, 'gone': None,
-                'nowhere': {'nowhere': None}}
-    for host in ('db-02', 'gone', 'nowhere'):
-        assert app_database_problems(app(host='mall-db'), host=host, port=3306, name='mall_server',
-                                     resolved=resolved)['mismatches'] == [
-            dict(setting='mall_db_host', app='mall-db', inventory=host)]
+def test_names_that_resolve_apart_are_a_mismatch():
+    resolved = {'mall-db': {'172.18.0.2': [['STREAM']]}, 'db-02': {'172.18.0.9': [['STREAM']]}}
+    assert app_database_problems(app(host='mall-db'), host='db-02', port=3306, name='mall_server',
+                                 resolved=resolved)['mismatches'] == [
+        dict(setting='mall_db_host', app='mall-db', inventory='db-02')]
+
+
+@pytest.mark.parametrize('resolved', [None, {'mysql-mall': None}, {'mysql-mall': {'mysql-mall': None}}])
+def test_a_name_the_host_cannot_resolve_is_asked_for_and_then_says_nothing_of_host_and_port(resolved):
+    """A compose service's name (the app's, in its container) does not resolve on the host: the published port
+    may differ too; the database name still compares."""
+    result = app_database_problems(app(host='mysql-mall', port='3306', name='other'), host='127.0.0.1', port=3307,
+                                   name='mall_server', resolved=resolved)
+    assert result['unresolved'] == ['mysql-mall']
+    assert result['mismatches'] == [dict(setting='mall_db_name', app='other', inventory='mall_server')]
