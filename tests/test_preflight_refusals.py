@@ -57,11 +57,11 @@ def project(tmp_path, engine, tasks=False):
     return host
 
 
-def migrate_check(host, venv, monkeypatch, *args):
+def migrate_check(host, venv, monkeypatch, *args, **settings):
     monkeypatch.setenv("ANSIBLE_STDOUT_CALLBACK", "ansible.posix.json")
     monkeypatch.setenv("ANSIBLE_LOAD_CALLBACK_PLUGINS", "1")
     extra = {"mall_venv": str(venv), "mall_db_host": "127.0.0.1", "mall_db_port": 1, "mall_db_name": "mall_server",
-             "mall_db_password": "inventory-s3cret"}
+             "mall_db_password": "inventory-s3cret", **settings}
     result = run_playbook(host, "migrate.yml", extra, "--check", *args)
     return result, json.loads(result.stdout)
 
@@ -106,16 +106,17 @@ def test_celery_tasks_are_refused_with_file_and_line_before_the_unreachable_data
         (tasks, 2, "import", "celery"), (tasks, 5, "decorator", "shared_task")]
 
 
-def test_another_database_in_the_inventory_than_in_the_app_is_refused(tmp_path, venv, monkeypatch):
+def test_another_database_and_redis_in_the_inventory_than_in_the_app_are_refused(tmp_path, venv, monkeypatch):
     host = project(tmp_path, "django.db.backends.mysql")
     (host["app"] / "mall_server" / "settings" / "production.py").write_text(
         SETTINGS.format(engine="django.db.backends.mysql").replace('"NAME": "mall_server"', '"NAME": "mall_staging"')
         .replace('"HOST": "127.0.0.1"', '"HOST": "127.0.0.2"'))
     host["before"] = checksums(host["app"])
-    result, report = migrate_check(host, venv, monkeypatch)
-    refusal = assert_refused_alone(host, result, report, "database_mismatch")
+    result, report = migrate_check(host, venv, monkeypatch, mall_redis_port=6380)
+    refusal = assert_refused_alone(host, result, report, "inventory_mismatch")
     assert refusal["mismatches"] == [{"setting": "mall_db_host", "app": "127.0.0.2", "inventory": "127.0.0.1"},
-                                     {"setting": "mall_db_name", "app": "mall_staging", "inventory": "mall_server"}]
+                                     {"setting": "mall_db_name", "app": "mall_staging", "inventory": "mall_server"},
+                                     {"setting": "mall_redis_port", "app": 6379, "inventory": 6380}]
 
 
 def test_a_refusal_under_the_lock_fails_the_host_with_the_refusal_and_no_rollback(tmp_path, venv, monkeypatch):

@@ -66,8 +66,9 @@ _value:
   type: dict
 """
 
+from ansible_collections.mall.cache_migration.plugins.module_utils._app_servers import server_mismatches
+
 SUPPORTED_ENGINES = ('django.db.backends.mysql', 'mysql.connector.django')
-LOCAL_HOSTS = ('', 'localhost', '127.0.0.1', '::1')
 MYSQL_PORT = 3306
 
 
@@ -75,47 +76,15 @@ def engine_supported(engine):
     return engine in SUPPORTED_ENGINES or engine.rsplit('.', 1)[-1] == 'mysql'
 
 
-def _server(host):
-    host = str(host or '').strip().lower()
-    return 'localhost' if host in LOCAL_HOSTS or host.startswith('/') else host
-
-
-def _addresses(host, resolved):
-    """The addresses of host as resolved says, None when it is not there or does not resolve."""
-    if _server(host) == 'localhost':
-        return {'127.0.0.1', '::1'}
-    found = {address for address, fields in (resolved.get(str(host)) or {}).items() if fields is not None}
-    return found or None
-
-
-def _port(port):
-    try:
-        return int(str(port).strip() or MYSQL_PORT)
-    except ValueError:
-        return str(port)
-
-
 def app_database_problems(database, host, port, name, resolved=None):
     engine = str(database.get('engine', ''))
     result = dict(engine=engine, engine_supported=engine_supported(engine), mismatches=[], unresolved=[])
     if not result['engine_supported']:
         return result
-    app_host = str(database.get('host', ''))
-    servers = {'app': app_host, 'inventory': str(host)}
-    if _server(app_host) == _server(host):
-        same_server = True
-    else:
-        addresses = {side: _addresses(server, resolved or {}) for side, server in servers.items()}
-        result['unresolved'] = [servers[side] for side in ('app', 'inventory') if addresses[side] is None]
-        # A name the app's host cannot resolve (a compose service's, seen from outside its network) says nothing.
-        same_server = None if result['unresolved'] else bool(addresses['app'] & addresses['inventory'])
-    checks = (('mall_db_host', app_host, host, same_server is not False),
-              # A port compares only on one server (a published port may differ from the container's).
-              ('mall_db_port', database.get('port', ''), port,
-               same_server is None or _port(database.get('port', '')) == _port(port)),
-              ('mall_db_name', database.get('name', ''), name, str(database.get('name', '')) == str(name)))
-    result['mismatches'] = [dict(setting=setting, app=app, inventory=inventory)
-                            for setting, app, inventory, same in checks if not same]
+    result['mismatches'], result['unresolved'] = server_mismatches(
+        'mall_db', (str(database.get('host', '')), database.get('port', '')), (host, port), resolved, MYSQL_PORT)
+    if str(database.get('name', '')) != str(name):
+        result['mismatches'].append(dict(setting='mall_db_name', app=database.get('name', ''), inventory=name))
     return result
 
 

@@ -3,6 +3,7 @@ cannot migrate, and another server or database in the inventory than in the app'
 import pytest
 
 from ansible_collections.mall.cache_migration.plugins.filter.app_database_problems import app_database_problems
+from ansible_collections.mall.cache_migration.plugins.filter.app_redis_problems import app_redis_problems
 
 INVENTORY = dict(host='db-01.example.internal', port=3306, name='mall_server')
 
@@ -73,3 +74,22 @@ def test_a_name_the_host_cannot_resolve_is_asked_for_and_then_says_nothing_of_ho
                                    name='mall_server', resolved=resolved)
     assert result['unresolved'] == ['mysql-mall']
     assert result['mismatches'] == [dict(setting='mall_db_name', app='other', inventory='mall_server')]
+
+
+REDIS_CACHES = {'default': {'backend': 'django_redis.cache.RedisCache', 'redis_server': {'host': 'redis-01', 'port': 6379}},
+                'local': {'backend': 'django.core.cache.backends.locmem.LocMemCache'}}
+
+
+def test_the_redis_of_the_default_alias_is_compared_with_the_inventorys():
+    resolved = {'redis-01': {'10.0.0.5': [['STREAM']]}, 'redis-02': {'10.0.0.6': [['STREAM']]}}
+    assert app_redis_problems(REDIS_CACHES, host='redis-02', port=6380, resolved=resolved) == dict(
+        mismatches=[dict(setting='mall_redis_host', app='redis-01', inventory='redis-02'),
+                    dict(setting='mall_redis_port', app=6379, inventory=6380)], unresolved=[])
+    assert app_redis_problems(REDIS_CACHES, host='REDIS-01', port=6379)['mismatches'] == []
+
+
+def test_a_redis_name_the_host_cannot_resolve_or_a_default_alias_off_redis_says_nothing():
+    """inventories/dev: the app's REDIS_URL names the compose service, the inventory its published port."""
+    assert app_redis_problems(REDIS_CACHES, host='127.0.0.1', port=6380) == dict(mismatches=[], unresolved=['redis-01'])
+    assert app_redis_problems({'default': {'backend': 'django.core.cache.backends.db.DatabaseCache'}},
+                              host='127.0.0.1', port=6379) == dict(mismatches=[], unresolved=[])
