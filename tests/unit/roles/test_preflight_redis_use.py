@@ -120,13 +120,16 @@ def test_the_tree_skips_virtualenvs_migrations_hidden_and_excluded_directories(t
         '.git/hooks/x.py': 'import redis\n',
         'node_modules/x.py': 'import redis\n',
         'legacy/py2.py': 'print "x"\n',
+        'shop/old/py2.py': 'print "x"\n',
+        'other/old/keep.py': 'import kombu\n',
         'README.md': 'import redis\n',
     }
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)
-    result = scan_tree(str(tmp_path), excludes=['venv'])
+    result = scan_tree(str(tmp_path), excludes=['venv', 'shop/old'])
     assert [(u['path'], u['line'], u['kind'], u['name']) for u in result['uses']] == [
+        (str(tmp_path / 'other/old/keep.py'), 1, 'import', 'kombu'),
         (str(tmp_path / 'shop/locks.py'), 1, 'import', 'redis.exceptions')]
     assert [(p['path'], p['line']) for p in result['unparseable']] == [(str(tmp_path / 'legacy/py2.py'), 1)]
-    assert result['files'] == 2
+    assert result['files'] == 3
