@@ -507,6 +507,8 @@ class Planner:
     def plan_caches(self):
         events = settings_events(self.files, self.module, 'CACHES', self.loaded)
         redis_aliases = set()
+        # The last definition of each alias moved to the table: the one Django uses.
+        namespaces = {}
         for statement in events:
             node = statement.node
             if 'CACHES' in statement.binds:
@@ -526,10 +528,41 @@ class Planner:
                 text = self.alias_config(statement, alias, alias_node)
                 if text is not None:
                     redis_aliases.add(alias)
+                    namespaces[alias] = self.alias_namespace(statement, alias, alias_node)
                     self.replace_node(statement, alias_node, text, 'CACHES',
                                       'CACHES[%r] on Redis becomes %s on %s'
                                       % (alias, self.backend['path'].rsplit('.', 1)[-1], self.options['table']))
+        self.refuse_shared_namespaces(namespaces)
         return redis_aliases
+
+    def alias_namespace(self, statement, alias, node):
+        """What tells an alias' keys apart in the one table: KEY_PREFIX, VERSION and KEY_FUNCTION as the new alias
+        has them (its own value as Django read it, else its source text, else the role's default)."""
+        items = dict_items(node)
+        effective = self.runtime.get('caches', {}).get(alias, {})
+        defaults = self.options.get('defaults', {})
+        if 'KEY_PREFIX' not in items:
+            prefix = defaults.get('KEY_PREFIX', '')
+        else:
+            prefix = effective.get('key_prefix', statement.source.segment(items['KEY_PREFIX']))
+        version = statement.source.segment(items['VERSION']) if 'VERSION' in items else defaults.get('VERSION', '1')
+        function = statement.source.segment(items['KEY_FUNCTION']) if 'KEY_FUNCTION' in items else ''
+        return (str(prefix), str(version), function)
+
+    def refuse_shared_namespaces(self, namespaces):
+        """Two aliases that each had a Redis of their own would share the table's keys: refuse, naming them."""
+        effective = self.runtime.get('caches') or namespaces
+        by_namespace = {}
+        for alias in sorted(namespaces):
+            if alias in effective:
+                by_namespace.setdefault(namespaces[alias], []).append(alias)
+        shared = [aliases for aliases in by_namespace.values() if len(aliases) > 1]
+        if shared:
+            raise Refusal('The CACHES aliases %s would share the table %s with the same KEY_PREFIX, VERSION and '
+                          'KEY_FUNCTION, so their keys would collide. Give each of them a KEY_PREFIX of its own in '
+                          'the settings first. Nothing was changed.'
+                          % ('; '.join(' and '.join(repr(a) for a in aliases) for aliases in shared),
+                             self.options['table']))
 
     def _alias_pairs(self, statement, value):
         items = dict_items(value)

@@ -26,7 +26,9 @@ description:
   - It refuses, before any change and naming the file and line, what it cannot rewrite safely, for example
     C(CACHES) built by a function call, a loop or a conditional, a BACKEND that is not a literal, a statement
     sharing its line with another one, a removed env key read without a default by a setting that stays,
-    and a settings file that does not parse. The result's RV(refusal) gives the file, line and reason.
+    a settings file that does not parse, and two Redis aliases that would share the table with the same
+    C(KEY_PREFIX), C(VERSION) and C(KEY_FUNCTION) (their keys would collide). The result's RV(refusal) gives the
+    file, line and reason.
   - Positions are Python's own (ast's, on lines cut where Python's tokenizer cuts them), so a form feed, a vertical tab,
     U+2028 or another character that is no line break for Python moves no edit. An edited file must parse to the same
     statements as before but the planned ones, or the plan is refused.
@@ -177,10 +179,17 @@ statements:
 caches:
   description:
     - What Django made of C(CACHES) before the change, per alias (C(backend), C(is_database), C(key_prefix),
-      C(version)), and for a Redis alias the database number of its C(LOCATION) (C(redis_db); never the LOCATION,
-      which may hold a password).
+      C(version)), and for a Redis alias the database number of its C(LOCATION) (C(redis_db)) and its C(host) and
+      C(port) (C(redis_server)); never the LOCATION, which may hold a password.
   returned: always
   type: dict
+database:
+  description:
+    - What Django made of C(DATABASES['default']) (C(engine), C(name), C(host), C(port), C(user), as strings, empty
+      when not set); never its password.
+  returned: always
+  type: dict
+  sample: {engine: django.db.backends.mysql, name: mall_server, host: db-01, port: "3306", user: mall_user}
 sessions:
   description: C(engine) and C(cache_alias) of the sessions, and C(on_redis) when they live on a Redis cache.
   returned: always
@@ -439,7 +448,7 @@ def main():
         module.fail_json(msg='Cannot load the settings %s with %s: %s. Nothing was changed.'
                              % (params['settings'], python, runtime['error']))
     loaded = {entry['name'] for entry in runtime['modules']}
-    result = dict(changed=False, modules=runtime['modules'], caches=runtime['caches'],
+    result = dict(changed=False, modules=runtime['modules'], caches=runtime['caches'], database=runtime['database'],
                   sessions=sessions_report(runtime), plan=[], files=[],
                   backend=runtime['caches'].get('default', {}).get('backend'))
     try:
