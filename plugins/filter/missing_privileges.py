@@ -11,7 +11,7 @@ short_description: The privileges that the lines of SHOW GRANTS do not give on a
 version_added: 1.2.0
 description:
   - Reads the lines of C(SHOW GRANTS FOR CURRENT_USER()) and returns the privileges of O(privileges) that no
-    line gives on every table of O(database): a grant C(ON *.*) or C(ON `database`.*), of that privilege or of
+    line gives on every table of O(database), a grant C(ON *.*) or C(ON `database`.*), of that privilege or of
     C(ALL PRIVILEGES). A grant on one table or on some columns does not count, nor does a role's (its
     privileges are not in these lines).
   - Preflight refuses, naming what is missing, before any change.

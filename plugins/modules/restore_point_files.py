@@ -18,12 +18,12 @@ description:
     (mode 0700), and copies each existing file of O(files) to C(files/<its absolute path>) (mode
     0600), recording its owner, group, mode, size and sha256 (RV(restored_files)). A copy that is
     already there with the same sha256 is not written again.
-  - O(step=dump) checks the database dump that mysqldump wrote to C(database.partial.sql.gz) (RV(layout.database_dump_partial)):
+  - O(step=dump) checks the database dump that mysqldump wrote to C(database.partial.sql.gz) (RV(layout.database_dump_partial)),
     a whole gzip stream (what C(gzip -t) checks), mysqldump's last line C(-- Dump completed) at the end of the SQL, a size
     above zero. It makes the file 0600 and returns its sha256 (RV(dump)). A dump that fails a check is removed and the
-    module fails with RV(dump.problem): no file is ever left under the dump's final name.
+    module fails with RV(dump.problem); no file is ever left under the dump's final name.
   - O(step=manifest) writes the O(parts) given, flushes every file and directory of the restore point to the disk
-    (fsync), lists every file the restore point holds with its sha256, writes C(manifest.json) (flushed too: the
+    (fsync), lists every file the restore point holds with its sha256, writes C(manifest.json) (flushed too; the
     restore point is valid from then on) and points C(<root>/current) at it. With O(database_dump_sha256), the
     checked dump is listed under its final name C(database.sql.gz) and only then renamed to it.
   - O(step=migrated) records the sha256 of the kept files as they are now (the migration's result)
@@ -75,10 +75,10 @@ options:
     default: {}
   database_dump_sha256:
     description:
-      - With O(step=manifest), the RV(dump.sha256) that O(step=dump) returned: the manifest lists the dump under its
+      - With O(step=manifest), the RV(dump.sha256) that O(step=dump) returned; the manifest lists the dump under its
         final name with it, and the dump is then renamed to that name. A dump whose sha256 is no longer that one is
         refused, nothing written.
-      - Not given (the restore point names another host's dump, or a check-mode run): no dump is listed or renamed.
+      - Not given (the restore point names another host's dump, or a check-mode run), no dump is listed or renamed.
     type: str
     version_added: 1.2.0
 attributes:
@@ -125,8 +125,9 @@ EXAMPLES = r'''
 
 RETURN = r'''
 dump:
-  description: With O(step=dump), the dump checked (C(path), C(sha256), C(size)); on failure C(path), C(size) and C(problem)
-    (C(empty), C(not_gzip), C(no_trailer)).
+  description:
+    - With O(step=dump), the dump checked (C(path), C(sha256), C(size)); on failure C(path), C(size) and C(problem)
+      (C(empty), C(not_gzip), C(no_trailer)).
   returned: when O(step=dump)
   type: dict
   version_added: 1.2.0

@@ -41,7 +41,7 @@ options:
     description:
       - Also compare every file the manifest lists (C(contents)) with the file now, by sha256, and return
         what differs as RV(restore_points[].verification). This reads every file, the database dump included.
-      - Only with O(name): a rollback checks the one restore point it goes back to.
+      - Only with O(name), the one restore point a rollback goes back to.
     type: bool
     default: false
     version_added: 1.2.0
