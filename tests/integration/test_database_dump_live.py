@@ -74,7 +74,8 @@ def live_host():
         docker("rm", "-f", HOST)
 
 
-def inventory(tmp_path, user, **extra):
+def inventory(tmp_path, user, hosts=None, **extra):
+    """An inventory of app hosts (app-01 unless `hosts` names others, each with settings of its own), all this container."""
     settings = {
         "ansible_connection": "community.docker.docker", "ansible_host": HOST,
         "ansible_python_interpreter": "/usr/bin/python3",
@@ -84,12 +85,13 @@ def inventory(tmp_path, user, **extra):
         "mall_db_user": user, "mall_db_password": PASSWORD, **extra,
     }
     path = tmp_path / "hosts.json"
-    path.write_text(json.dumps({"mall_servers": {"hosts": {"app-01": settings}}}))
+    path.write_text(json.dumps({"mall_servers": {"hosts": {name: dict(settings, **own) for name, own in (hosts or {"app-01": {}}).items()}}}))
     return path
 
 
-def run_playbook(playbook, hosts, extra):
-    """Run a playbook; return its rc and the results of app-01 by task name (the json callback's, no role prefix)."""
+def run_playbook(playbook, hosts, extra, host="app-01"):
+    """Run a playbook; return its rc and the results of `host` by task name (the json callback's, no role prefix),
+    or with host=None those of every host, by host."""
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_NOCOLOR="1",
                ANSIBLE_RETRY_FILES_ENABLED="false")
     playbook_bin = pathlib.Path(sys.executable).with_name("ansible-playbook")
@@ -102,9 +104,9 @@ def run_playbook(playbook, hosts, extra):
     results = {}
     for play in plays:
         for task in play["tasks"]:
-            if "app-01" in task["hosts"]:
-                results[task["task"]["name"].split(" : ")[-1]] = task["hosts"]["app-01"]
-    return done.returncode, results
+            for name, result in task["hosts"].items():
+                results.setdefault(name, {})[task["task"]["name"].split(" : ")[-1]] = result
+    return done.returncode, results if host is None else results.get(host, {})
 
 
 def failures(results):
@@ -182,3 +184,31 @@ def test_a_rollback_from_a_dump_with_one_byte_changed_refuses_before_it_restores
     assert results["Name the files that differ from their manifest"]["ansible_facts"]["rollback_damaged"] == [
         {"part": "database dump", "path": dump, "problem": "sha256 differs from the manifest"}]
     assert list(failures(results)) == ["Refuse a restore point whose files differ from its manifest"]
+
+
+CHOOSE = "Choose the dump of this migration (the registry's, or the one the first host of this batch without one takes)"
+DUMP = "Dump the app database to a temporary name, failing when mysqldump fails (pipefail)"
+
+
+def test_one_dump_per_batch_and_only_a_dump_its_host_recorded_is_reused(tmp_path):
+    name = "20261207T150000Z"
+    fleet = {host: {"mall_restore_point_root": "/var/backups/" + host} for host in ("app-a", "app-b")}
+    rc, results = run_playbook(PLAYBOOK, inventory(tmp_path, "mall", fleet), {"scenario": "dump", "restore_point_name": name}, host=None)
+    assert rc == 0, {host: failures(tasks) for host, tasks in results.items()}
+    taken = {"host": "app-a", "path": "/var/backups/app-a/%s/database.sql.gz" % name}
+    assert [results[host][CHOOSE]["ansible_facts"]["restore_point_database_dump"] for host in fleet] == [taken, taken]
+    assert results["app-a"][DUMP]["changed"] is True and results["app-b"][DUMP].get("skipped") is True
+
+    # app-a's manifest lists its dump, so it is recorded (as restore_point's main.yml does); an older row names a dump
+    # outside its own restore point (another host's, recorded as its own): never reused.
+    in_host("""mariadb shop <<'SQL'
+UPDATE mall_cache_migration_fleet SET dump = '%s' WHERE host = 'app-a';
+INSERT INTO mall_cache_migration_fleet (host, state, restore_point, dump, updated)
+VALUES ('app-old', 'migrated', '/var/backups/app-old/20260101T000000Z', '/var/backups/app-x/20260101T000000Z/database.sql.gz', '2026-01-01');
+SQL
+""" % taken["path"])
+    rc, results = run_playbook(PLAYBOOK, inventory(tmp_path, "mall", {"app-c": {"mall_restore_point_root": "/var/backups/app-c"}}),
+                               {"scenario": "dump", "restore_point_name": name}, host="app-c")
+    assert rc == 0, failures(results)
+    assert results[CHOOSE]["ansible_facts"]["restore_point_database_dump"] == taken
+    assert results[DUMP].get("skipped") is True
