@@ -26,9 +26,10 @@ def diff_of(text, keys=("REDIS_PASSWORD", "REDIS_URL")):
     # A password in the OPTIONS of a Redis alias: no URL, no word in the value itself.
     "CACHES = {'default': {'BACKEND': 'django_redis.cache.RedisCache', 'LOCATION': 'redis://r:6379/1',\n"
     "                      'OPTIONS': {'PASSWORD': 'hunter2'}}}\n",
-    # Every string under CACHES, a shadowed alias among them, and an f-string.
+    # Every string under CACHES, a second alias among them (with a key prefix of its own, which the plan
+    # wants of two aliases on one table), and an f-string.
     "CACHES = {'default': {'BACKEND': 'django_redis.cache.RedisCache', 'LOCATION': f'redis://{\"hunter2\"}@r/1'},\n"
-    "          'other': {'BACKEND': 'django_redis.cache.RedisCache', 'LOCATION': 'hunter2'}}\n",
+    "          'other': {'BACKEND': 'django_redis.cache.RedisCache', 'LOCATION': 'hunter2', 'KEY_PREFIX': 'o'}}\n",
     # A subscript assignment and an update().
     "CACHES = {}\nCACHES['default'] = {'BACKEND': 'django_redis.cache.RedisCache', 'LOCATION': 'hunter2'}\n",
     "CACHES = {}\nCACHES.update({'default': {'BACKEND': 'django_redis.cache.RedisCache', 'LOCATION': 'hunter2'}})\n",

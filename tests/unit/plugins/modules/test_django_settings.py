@@ -40,6 +40,7 @@ def scripted_probe(monkeypatch, project):
         backend = DATABASE if any(b"DatabaseCache" in path.read_bytes() for path in files) else REDIS
         return dict(modules=[dict(name="shop.settings." + path.stem, file=str(path)) for path in files],
                     caches=dict(default=dict(backend=backend, is_database=backend == DATABASE)),
+                    database=dict(engine="django.db.backends.mysql", name="shop", host="db", port="3306", user="shop"),
                     session_engine="django.contrib.sessions.backends.db", installed_apps=[])
 
     monkeypatch.setattr(django_settings, "run_probe", run_probe)
