@@ -92,7 +92,7 @@ def test_the_plain_django_cache_api_is_not_flagged(tmp_path, code):
     assert flagged(tmp_path, code) == set()
 
 
-@pytest.mark.parametrize('code, refused', [(code, True) for code, _ in REDIS_USES] + [(code, False) for code in PLAIN_DJANGO])
+@pytest.mark.parametrize('code, refused', [(use[0], True) for use in REDIS_USES] + [(code, False) for code in PLAIN_DJANGO])
 def test_the_combined_regex_refuses_exactly_what_one_pattern_finds(tmp_path, code, refused):
     # Below other code, so that each pattern's ^ must match at a line start, as (?m) makes it.
     assert bool(found(tmp_path, combined(PATTERNS), 'import os\n\n' + code)) is refused
