@@ -226,6 +226,7 @@ from ansible_collections.mall.cache_migration.plugins.module_utils._settings_sou
     statement_diff,
 )
 from ansible_collections.mall.cache_migration.plugins.module_utils._text_file import write_atomic
+from ansible_collections.mall.cache_migration.plugins.module_utils._app_environment import mask_secret_environment
 from ansible_collections.mall.cache_migration.plugins.module_utils._venv import (
     django_project_argument_spec,
     project_environment,
@@ -244,7 +245,7 @@ SETTINGS_THAT_MATTER = ('CACHES', 'SESSION_ENGINE', 'SESSION_CACHE_ALIAS')
 def run_probe(module, python, project_dir, full=False):
     params = module.params
     rc, out, err = module.run_command(
-        [python, '-c', inspect.getsource(_settings_probe)], cwd=project_dir, environ_update=project_environment(params),
+        [python, '-c', inspect.getsource(_settings_probe)], cwd=project_dir, environ_update=project_environment(module),
         data=json.dumps(dict(project_dir=project_dir, full=full)),
     )
     try:
@@ -411,6 +412,7 @@ def main():
         required_if=[('state', 'database', ['table'])],
         supports_check_mode=True,
     )
+    mask_secret_environment(module)
     params = module.params
     for name in ('max_entries', 'cull_frequency'):
         if params[name] < 1:
