@@ -31,6 +31,15 @@ PIP_ENVIRON = {
 }
 
 
+def pip_index_environment(index_url, extra_index_urls=()):
+    """pip's index options as its environment variables: an index URL may hold credentials, and a
+    process's environment, unlike its command line, is readable by its own user and root alone."""
+    env = {'PIP_INDEX_URL': index_url} if index_url else {}
+    if extra_index_urls:
+        env['PIP_EXTRA_INDEX_URL'] = ' '.join(extra_index_urls)
+    return env
+
+
 def django_project_argument_spec():
     """Options of every module that runs a probe in the project's Python (doc fragment django_project)."""
     return dict(
