@@ -15,7 +15,7 @@ description:
   - Unlike the C(environment) keyword of a task, which puts C(NAME=value) pairs on the command line of the shell
     that runs the module (visible in C(ps) on the managed host and in C(-vvv) output on the controller), the values
     travel inside the module's arguments and reach the command only through its process environment (readable by
-    its own user and root alone, C(/proc/<pid>/environ)). The values of O(secret_environment) are C(no_log): never
+    its own user and root alone, C(/proc/<pid>/environ)). The values of O(secret_environment) are C(no_log), never
     logged nor returned, and masked in the command's output.
   - With O(lock), the command runs while this module holds the MySQL/MariaDB named lock of that name (C(GET_LOCK)),
     for a database-wide step (the cache table's creation) that the app hosts of a fleet would otherwise race on.
