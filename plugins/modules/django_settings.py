@@ -79,7 +79,9 @@ options:
     type: bool
     default: false
   pip_index_url:
-    description: C(--index-url) of the proof's pip install.
+    description:
+      - The index URL of the proof's pip install, given to pip as E(PIP_INDEX_URL) in its environment (never on
+        its command line). C(no_log), as it may hold credentials.
     type: str
   max_entries:
     description: C(OPTIONS.MAX_ENTRIES) of the new aliases. Django's own default, 300, evicts most of a shop's cache.
@@ -248,8 +250,10 @@ from ansible_collections.mall.cache_migration.plugins.module_utils._settings_sou
     statement_diff,
 )
 from ansible_collections.mall.cache_migration.plugins.module_utils._text_file import write_atomic
+from ansible_collections.mall.cache_migration.plugins.module_utils._app_environment import mask_secret_environment
 from ansible_collections.mall.cache_migration.plugins.module_utils._venv import (
     django_project_argument_spec,
+    pip_index_environment,
     project_environment,
     project_venv,
     tail,
@@ -266,7 +270,7 @@ SETTINGS_THAT_MATTER = ('CACHES', 'SESSION_ENGINE', 'SESSION_CACHE_ALIAS')
 def run_probe(module, python, project_dir, full=False):
     params = module.params
     rc, out, err = module.run_command(
-        [python, '-c', inspect.getsource(_settings_probe)], cwd=project_dir, environ_update=project_environment(params),
+        [python, '-c', inspect.getsource(_settings_probe)], cwd=project_dir, environ_update=project_environment(module),
         data=json.dumps(dict(project_dir=project_dir, full=full)),
     )
     try:
@@ -390,8 +394,8 @@ def install_for_proof(module, python, copy):
     argv = [python, '-m', 'pip', 'install', '--quiet', '--no-deps', '--disable-pip-version-check', '--target', copy]
     argv += ['--find-links=%s' % link for link in params['pip_find_links']]
     argv += ['--no-index'] if params['pip_no_index'] else []
-    argv += ['--index-url', params['pip_index_url']] if params['pip_index_url'] else []
-    rc, out, err = module.run_command(argv + [params['proof_requirement']])
+    rc, out, err = module.run_command(argv + [params['proof_requirement']],
+                                      environ_update=pip_index_environment(params['pip_index_url']))
     if rc != 0:
         return 'pip cannot install %s for the proof: %s' % (params['proof_requirement'], tail(err or out))
     return None
@@ -412,27 +416,32 @@ def write_and_check(module, python, contents, originals):
     return default.get('backend')
 
 
+def argument_spec():
+    return dict(
+        django_project_argument_spec(),
+        state=dict(type='str', choices=['inspected', 'database'], default='inspected'),
+        table=dict(type='str'),
+        backend=dict(type='str', choices=['database', 'mysql'], default='database'),
+        proof_requirement=dict(type='str'),
+        pip_find_links=dict(type='list', elements='str', default=[]),
+        pip_no_index=dict(type='bool', default=False),
+        pip_index_url=dict(type='str', no_log=True),
+        max_entries=dict(type='int', default=20000),
+        cull_frequency=dict(type='int', default=3),
+        default_options=dict(type='dict', default={}),
+        redis_env_keys=dict(type='list', elements='str', default=[], no_log=False),
+        env_files=dict(type='list', elements='path', default=[]),
+        prove=dict(type='bool', default=False),
+    )
+
+
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            django_project_argument_spec(),
-            state=dict(type='str', choices=['inspected', 'database'], default='inspected'),
-            table=dict(type='str'),
-            backend=dict(type='str', choices=['database', 'mysql'], default='database'),
-            proof_requirement=dict(type='str'),
-            pip_find_links=dict(type='list', elements='str', default=[]),
-            pip_no_index=dict(type='bool', default=False),
-            pip_index_url=dict(type='str'),
-            max_entries=dict(type='int', default=20000),
-            cull_frequency=dict(type='int', default=3),
-            default_options=dict(type='dict', default={}),
-            redis_env_keys=dict(type='list', elements='str', default=[], no_log=False),
-            env_files=dict(type='list', elements='path', default=[]),
-            prove=dict(type='bool', default=False),
-        ),
+        argument_spec=argument_spec(),
         required_if=[('state', 'database', ['table'])],
         supports_check_mode=True,
     )
+    mask_secret_environment(module)
     params = module.params
     for name in ('max_entries', 'cull_frequency'):
         if params[name] < 1:
