@@ -125,12 +125,15 @@ EXAMPLES = r'''
 
 RETURN = r'''
 dump:
-  description:
-    - With O(step=dump), the dump checked (C(path), C(sha256), C(size)); on failure C(path), C(size) and C(problem)
-      (C(empty), C(not_gzip), C(no_trailer)).
+  description: With O(step=dump), the dump checked.
   returned: when O(step=dump)
   type: dict
   version_added: 1.2.0
+  contains:
+    path: {description: The dump's temporary path., type: str}
+    size: {description: Its size in bytes., type: int}
+    sha256: {description: Its sha256 (when every check passed)., type: str}
+    problem: {description: "The check it failed: C(empty), C(not_gzip) or C(no_trailer) (on failure only).", type: str}
   sample: {"path": "/var/backups/mall-cache-migration/20261126T071900Z/database.partial.sql.gz", "sha256": "3b1c...", "size": 48213}
 database_dump:
   description: With O(step=manifest) and O(database_dump_sha256), the dump as the manifest lists it (C(path), C(sha256)).
