@@ -17,22 +17,13 @@ in which this file puts:
   from exactly the wheels of requirements/sanity.txt, with no network.
 The venvs stay in that HOME (.cache/sanity-venv/home) and are reused by later runs.
 """
-import os
-import pathlib
-import shutil
-import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
-import yaml
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-CACHE = pathlib.Path(os.environ.get("MALL_CACHE", str(ROOT / ".cache")))
-SANITY_VENV = CACHE / "sanity-venv"
-ANSIBLE_TEST = SANITY_VENV / "bin" / "ansible-test"
-WHEELS = SANITY_VENV / "wheels"
-HOME = SANITY_VENV / "home"
-PYTHON = "3.11"
+from ansible_collections.mall.cache_migration.tests.ansible_test import (
+    ANSIBLE_TEST, HOME, PYTHON, WHEELS, ansible_test, collection_files, copy_collection, link_dependencies,
+)
 
 # Every test of `ansible-test sanity --list-tests` (ansible-core 2.19.14) but those in EXCLUDED.
 SANITY_TESTS = [
@@ -65,14 +56,6 @@ EXCLUDED = {
               "the collection has no PowerShell",
 }
 
-# Left out of the copy: not Ansible content but the project's harness and test data.
-OUT_OF_SCOPE = (
-    "scripts/",  # bootstrap and helper scripts of the repository
-    "tests/fixtures/",  # the Django project that the roles migrate, with its own style
-    "tests/unit/fixtures/",  # byte-exact inputs, CRLF and BOM on purpose
-    "tests/output/",  # ansible-test's own results
-)
-
 GET_PIP_STAND_IN = '''\
 """Stand-in for ansible-test's get-pip.py, written by tests/test_sanity.py.
 
@@ -101,36 +84,6 @@ disable-pip-version-check = true
 """
 
 
-def collection_files():
-    """Paths of the collection relative to ROOT: what git tracks or would track."""
-    if (ROOT / ".git").exists() and shutil.which("git"):
-        out = subprocess.run(
-            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            cwd=ROOT, capture_output=True, check=True,
-        ).stdout.decode()
-        paths = {p for p in out.split("\0") if p}
-    else:
-        skip_dirs = {".git", ".cache", "__pycache__", ".pytest_cache"}
-        paths = set()
-        for dirpath, dirnames, filenames in os.walk(ROOT):
-            dirnames[:] = [d for d in dirnames if d not in skip_dirs]
-            for name in filenames:
-                if not name.endswith((".pyc", ".tar.gz")):
-                    paths.add(os.path.relpath(os.path.join(dirpath, name), ROOT))
-    return sorted(p for p in paths
-                  if not p.startswith(OUT_OF_SCOPE) and os.path.lexists(ROOT / p))
-
-
-def copy_collection(dest):
-    for rel in collection_files():
-        src, dst = ROOT / rel, dest / rel
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        if src.is_symlink():
-            os.symlink(os.readlink(src), dst)
-        else:
-            shutil.copy2(src, dst)
-
-
 def prepare_home():
     pip_wheels = sorted(WHEELS.glob("pip-*.whl"))
     assert pip_wheels, f"no pip wheel in {WHEELS}: run scripts/bootstrap.sh"
@@ -144,15 +97,6 @@ def prepare_home():
     pip_conf.write_text(PIP_CONF.format(wheels=WHEELS))
 
 
-def ansible_test(collection, *args, timeout=1800):
-    env = dict(os.environ, HOME=str(HOME), PATH=f"{SANITY_VENV / 'bin'}{os.pathsep}{os.environ['PATH']}")
-    env.pop("ANSIBLE_COLLECTIONS_PATH", None)
-    cmd = [str(ANSIBLE_TEST), *args]
-    proc = subprocess.run(cmd, cwd=collection, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, timeout=timeout, check=False)
-    return proc, f"$ {' '.join(cmd)}\nexit {proc.returncode}\n{proc.stdout}"
-
-
 @pytest.fixture(scope="module")
 def collection(tmp_path_factory):
     """A copy of the collection in an ansible_collections tree, and ansible-test's HOME."""
@@ -163,18 +107,6 @@ def collection(tmp_path_factory):
     copy_collection(dest)
     link_dependencies(dest.parent.parent)
     return dest
-
-
-def link_dependencies(tree):
-    """The collections of galaxy.yml's dependencies beside the copy, where ansible-test finds them:
-    the modules import community.mysql's module_utils and use its doc fragment."""
-    installed = pathlib.Path(os.environ.get("ANSIBLE_COLLECTIONS_PATH", str(CACHE / "collections")).split(os.pathsep)[0])
-    for name in yaml.safe_load((ROOT / "galaxy.yml").read_text())["dependencies"]:
-        namespace, collection = name.split(".")
-        source = installed / "ansible_collections" / namespace / collection
-        assert source.is_dir(), f"{name} is missing in {installed}: run scripts/bootstrap.sh"
-        (tree / namespace).mkdir(exist_ok=True)
-        os.symlink(source, tree / namespace / collection)
 
 
 class SanityRun(dict):
