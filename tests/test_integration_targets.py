@@ -3,7 +3,7 @@
 Each target runs in a copy of the collection of its own (tests/ansible_test.py), so targets run side by side:
 tests/conftest.py makes each test a scheduling unit. The copy's tests/integration/integration_config.yml, which
 ansible-test passes to the target as extra vars, gives the test image and the prefix of the target's containers:
-MALL_IT_PREFIX (default `it`) and the target's name.
+MALL_IT_PREFIX (default `it`) and the target's name; and the wheelhouse for the containers' virtualenvs.
 
 It runs with `--local --python 3.11` from the tools' venv (community.docker needs requests there). Without
 `--requirements`, ansible-test installs nothing into a Python it does not manage (requirements_allowed in
@@ -11,7 +11,6 @@ ansible_test/_internal/python_requirements.py), so the run is offline; the colle
 dependencies linked beside the copy, and Galaxy is never asked.
 """
 import os
-import pathlib
 
 import pytest
 import yaml
@@ -23,13 +22,15 @@ from ansible_collections.mall.cache_migration.tests.ansible_test import (
 TARGETS = sorted(path.name for path in (ROOT / "tests" / "integration" / "targets").iterdir()
                  if "hidden" not in (path / "aliases").read_text().split())
 IMAGE = os.environ.get("MALL_TEST_IMAGE", "mall-cache-migration/bookworm:1")
+WHEELHOUSE = os.environ.get("MALL_WHEELHOUSE", str(ROOT / ".cache" / "wheelhouse"))
 
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_integration_target(target, tmp_path):
     collection = collection_copy(tmp_path)
     (collection / "tests" / "integration" / "integration_config.yml").write_text(yaml.safe_dump({
-        "mall_test_image": IMAGE, "mall_it_prefix": os.environ.get("MALL_IT_PREFIX", "it")}))
+        "mall_test_image": IMAGE, "mall_wheelhouse": WHEELHOUSE, "mall_it_prefix": os.environ.get("MALL_IT_PREFIX", "it"),
+    }))
     home = tmp_path / "home"
     home.mkdir()
     proc, log = ansible_test(collection, "integration", target, "--local", "--python", PYTHON, "--color", "no",
