@@ -51,25 +51,37 @@ tools_venv() {
   echo "$want" >"$stamp"
 }
 
+pinned_venv() {
+  # A venv at $1 holding exactly the pins of requirements file $2, with their wheels kept in
+  # $1/wheels for the venvs that ansible-test makes per sanity test. Re-made only when the file's
+  # sha256 changes.
+  local venv=$1 requirements=$2
+  local stamp="$venv/.requirements.sha256"
+  local want
+  want=$(sha256sum "$requirements" | cut -d' ' -f1)
+  [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && return 0
+  python3 -m venv "$venv"
+  rm -rf "$venv/wheels"
+  # --no-deps here and --no-index below: a requirement missing from the file fails now.
+  "$venv/bin/pip" download -qq --disable-pip-version-check --no-deps -d "$venv/wheels" -r "$requirements"
+  "$venv/bin/pip" install -qq --disable-pip-version-check --no-index --find-links "$venv/wheels" -r "$requirements"
+  echo "$want" >"$stamp"
+}
+
 sanity_venv() {
   # ansible-test sanity (tests/test_sanity.py) runs from a venv of its own: its pins are
-  # the ones ansible-core ships for its sanity tests and would fight tools.txt. The wheels
-  # of the same pins stay beside it, for the venvs that ansible-test makes per test.
+  # the ones ansible-core ships for its sanity tests and would fight tools.txt.
   command -v shellcheck >/dev/null || {
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends shellcheck >/dev/null
   }
-  local venv="$MALL_CACHE/sanity-venv"
-  local stamp="$venv/.requirements.sha256"
-  local want
-  want=$(sha256sum "$ROOT/requirements/sanity.txt" | cut -d' ' -f1)
-  [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && return 0
-  python3 -m venv "$venv"
-  rm -rf "$venv/wheels"
-  # --no-deps here and --no-index below: a requirement missing from sanity.txt fails now.
-  "$venv/bin/pip" download -qq --disable-pip-version-check --no-deps -d "$venv/wheels" -r "$ROOT/requirements/sanity.txt"
-  "$venv/bin/pip" install -qq --disable-pip-version-check --no-index --find-links "$venv/wheels" -r "$ROOT/requirements/sanity.txt"
-  echo "$want" >"$stamp"
+  pinned_venv "$MALL_CACHE/sanity-venv" "$ROOT/requirements/sanity.txt"
+}
+
+core217_venv() {
+  # The declared minimum ansible-core (tests/test_minimum_core.py): its ansible-test with the
+  # sanity pins it ships, and its ansible-playbook.
+  pinned_venv "$MALL_CACHE/core217-venv" "$ROOT/requirements/ansible-core-2.17.txt"
 }
 
 collections() {
@@ -128,6 +140,7 @@ stage host-packages host_packages
 stage dockerd docker_engine
 stage tools-venv tools_venv
 stage sanity-venv sanity_venv
+stage core217-venv core217_venv
 stage collections collections
 stage image image
 stage wheelhouse wheelhouse

@@ -51,9 +51,18 @@ def make_host(base):
     return {"base": base, "app": app, "inventory": inventory, "before": checksums(app)}
 
 
-def run_playbook(host, playbook, extra, *args):
+def run_playbook(host, playbook, extra, *args, ansible_playbook="ansible-playbook"):
     env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_RETRY_FILES_ENABLED="false",
                ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_DEPRECATION_WARNINGS="false")
-    command = ["ansible-playbook", "-i", str(host["inventory"]), str(ROOT / "playbooks" / playbook),
+    command = [ansible_playbook, "-i", str(host["inventory"]), str(ROOT / "playbooks" / playbook),
                "-e", json.dumps(extra), *args]
     return subprocess.run(command, capture_output=True, text=True, env=env, check=False, timeout=300)
+
+
+def failures(result):
+    """(play, failed result) of each failed task or loop item of a run whose stdout callback was
+    ansible.posix.json (ANSIBLE_STDOUT_CALLBACK)."""
+    return [(play["play"]["name"], failed)
+            for play in json.loads(result.stdout)["plays"] for task in play["tasks"]
+            for outcome in task["hosts"].values()
+            for failed in outcome.get("results", [outcome]) if failed.get("failed")]

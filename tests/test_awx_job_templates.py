@@ -95,7 +95,7 @@ def test_the_generator_refuses_a_no_log_option(tmp_path):
         survey.survey_spec(["demo_api_key"], roles_dir=tmp_path)
 
 
-@pytest.mark.parametrize("name", ["rollback_restore_database", "env_cleanup_keys", "preflight_other_redis_use_patterns"])
+@pytest.mark.parametrize("name", ["rollback_restore_database", "env_cleanup_keys", "preflight_redis_use_extra_modules"])
 def test_the_generator_refuses_what_a_survey_cannot_answer(name):
     with pytest.raises(AnsibleFilterError, match="extra variables"):
         survey.survey_spec([name])

@@ -1,6 +1,6 @@
 """ansible-test integration, one pytest test per target of tests/integration/targets.
 
-Each target runs in a copy of the collection of its own (tests/ansible_test.py), so targets run side by side:
+Each target runs in a copy of the collection of its own (tests/ansible_test_run.py), so targets run side by side:
 tests/conftest.py makes each test a scheduling unit. The copy's tests/integration/integration_config.yml, which
 ansible-test passes to the target as extra vars, gives the test image and the prefix of the target's containers:
 MALL_IT_PREFIX (default `it`) and the target's name; and the wheelhouse for the containers' virtualenvs.
@@ -15,9 +15,12 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.mall.cache_migration.tests.ansible_test import (
-    PYTHON, ROOT, TOOLS_VENV, ansible_test, collection_copy,
+from ansible_collections.mall.cache_migration.tests.ansible_test_run import (
+    CACHE, PYTHON, ROOT, SanityVenv, copy_collection, link_dependencies,
 )
+
+# The tools' venv: the same ansible-core, with requests for community.docker on the controller.
+TOOLS_VENV = os.environ.get("MALL_VENV", str(CACHE / "venv"))
 
 TARGETS = sorted(path.name for path in (ROOT / "tests" / "integration" / "targets").iterdir()
                  if "hidden" not in (path / "aliases").read_text().split())
@@ -27,12 +30,15 @@ WHEELHOUSE = os.environ.get("MALL_WHEELHOUSE", str(ROOT / ".cache" / "wheelhouse
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_integration_target(target, tmp_path):
-    collection = collection_copy(tmp_path)
+    collection = tmp_path / "ansible_collections" / "mall" / "cache_migration"
+    copy_collection(collection)
+    link_dependencies(collection.parent.parent)
     (collection / "tests" / "integration" / "integration_config.yml").write_text(yaml.safe_dump({
-        "mall_test_image": IMAGE, "mall_wheelhouse": WHEELHOUSE, "mall_it_prefix": os.environ.get("MALL_IT_PREFIX", "it"),
+        "mall_test_image": IMAGE, "mall_wheelhouse": WHEELHOUSE,
+        "mall_it_prefix": os.environ.get("MALL_IT_PREFIX", "it"),
     }))
-    home = tmp_path / "home"
-    home.mkdir()
-    proc, log = ansible_test(collection, "integration", target, "--local", "--python", PYTHON, "--color", "no",
-                             timeout=1800, venv=TOOLS_VENV, home=home)
+    venv = SanityVenv(TOOLS_VENV)
+    venv.home = tmp_path / "home"  # one per target: targets run side by side
+    venv.home.mkdir()
+    proc, log = venv.ansible_test(collection, "integration", target, "--local", "--python", PYTHON, "--color", "no")
     assert proc.returncode == 0, log[-8000:]

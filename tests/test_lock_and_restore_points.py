@@ -18,7 +18,7 @@ import time
 
 import docker
 import pytest
-from ansible_collections.mall.cache_migration.tests.local_host import ROOT, checksums, make_host, run_playbook
+from ansible_collections.mall.cache_migration.tests.local_host import ROOT, checksums, failures, make_host, run_playbook
 
 # A run that takes the lock and nothing else: every migrate.yml step is tagged, the lock is "always".
 LOCK_ONLY = ("--tags", "no_step_but_the_lock")
@@ -207,6 +207,22 @@ def test_rollback_with_no_restore_point_names_the_folders_it_skipped(host):
     assert named.returncode != 0
     assert "rollback_restore_point zzzz-other-tool is not a restore point" in output_of(named)
     assert "(no manifest.json)" in output_of(named)
+    assert checksums(host["app"]) == host["before"]
+
+
+@pytest.mark.parametrize("extra, argument", [
+    ({"rollback_restore_database": "maybe"}, "rollback_restore_database"),
+    ({"rollback_redis_data_owner_id": "redis"}, "rollback_redis_data_owner_id"),
+])
+def test_rollback_refuses_a_bad_argument_before_the_lock(host, monkeypatch, extra, argument):
+    monkeypatch.setenv("ANSIBLE_STDOUT_CALLBACK", "ansible.posix.json")
+    refused = run_playbook(host, "rollback.yml", extra)
+    assert refused.returncode != 0
+    [(play, failed)] = failures(refused)
+    # Refused by the validation play, naming the argument; no lock was ever taken.
+    assert play == "Check the settings of mall-server hosts"
+    assert [error for error in failed["argument_errors"] if f"'{argument}'" in error], failed
+    assert not (host["base"] / "run").exists()
     assert checksums(host["app"]) == host["before"]
 
 

@@ -31,7 +31,19 @@ options:
     description:
       - More environment variables for the probe, on top of the module's own environment, for example
         E(MALL_ENV_FILE) to choose the env file the settings read. Values are passed as strings.
-      - The values are never logged nor returned (they often hold E(SECRET_KEY) or passwords).
+      - These values are shown in the module's invocation, except those whose names look secret (a word
+        C(PASSWORD), C(SECRET), C(TOKEN), ..., or C(KEY) last) or that are URLs with a password, which are masked
+        in the result. Put secrets in O(secret_environment), which is never logged, not even in the managed
+        host's syslog.
     type: dict
     default: {}
+  secret_environment:
+    description:
+      - More environment variables for the probe whose values are never logged nor returned (E(SECRET_KEY),
+        passwords). Ansible masks each value wherever it occurs in the result, so keep common words and numbers
+        in O(environment), or the results the roles decide on would read C(********).
+      - The filter P(mall.cache_migration.app_environment#filter) splits an environment into the two options.
+    type: dict
+    default: {}
+    version_added: 1.1.0
 '''

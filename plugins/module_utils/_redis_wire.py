@@ -16,6 +16,7 @@ replication (SYNC) transfer needs. TLS is not supported.
 
 from __future__ import annotations
 
+import os
 import socket
 
 # Guards against reading a non-Redis peer forever when it never sends CRLF.
@@ -258,3 +259,97 @@ def parse_keyspace(info: dict) -> dict:
             'expires': int(counters.get('expires', 0)),
         }
     return keyspace
+
+
+# Where redis-server keeps its data: what a restore needs to put the snapshot where the server reads it.
+# appenddirname exists from Redis 7 on; CONFIG GET of an unknown parameter answers nothing.
+DATA_CONFIG = ('dir', 'dbfilename', 'appendonly', 'appendfilename', 'appenddirname')
+# redis-server's defaults when neither a config file nor the command line sets them; dir is the working directory.
+DATA_CONFIG_DEFAULTS = {
+    'dbfilename': 'dump.rdb',
+    'appendonly': 'no',
+    'appendfilename': 'appendonly.aof',
+    'appenddirname': 'appendonlydir',
+}
+
+
+def parse_config_get(reply) -> dict:
+    """Turn a CONFIG GET reply (a flat list: name, value, name, value...) into a dict of strings."""
+    if not isinstance(reply, list) or len(reply) % 2:
+        raise ProtocolError('unexpected reply to CONFIG GET: %r' % (reply,))
+    text = [item.decode('utf-8', 'replace') if isinstance(item, bytes) else str(item) for item in reply]
+    return dict(zip(text[0::2], text[1::2]))
+
+
+def read_data_config(conn) -> dict:
+    """The DATA_CONFIG parameters the server reports (one CONFIG GET each: Redis before 7 takes one pattern)."""
+    config = {}
+    for name in DATA_CONFIG:
+        config.update(parse_config_get(conn.command('CONFIG', 'GET', name)))
+    return config
+
+
+def data_config_from_command(argv, working_dir=None) -> dict:
+    """What a redis-server command line says of DATA_CONFIG, the way redis-server reads it.
+
+    argv is the container's entrypoint and command together. Raises ValueError saying why when
+    they do not tell: no redis-server in them, or a config file that may set a parameter the
+    command line leaves out.
+    """
+    names = [os.path.basename(arg) for arg in argv]
+    if 'redis-server' not in names:
+        raise ValueError('the command %s does not run redis-server' % ' '.join(argv))
+    args = argv[names.index('redis-server') + 1:]
+    config_file = args[0] if args and not args[0].startswith('--') else None
+    options = {}
+    name = None
+    for arg in args[1 if config_file else 0:]:
+        if arg.startswith('--'):
+            name = arg[2:].lower()
+            options[name] = []
+        elif name is not None:
+            options[name].append(arg)
+    given = {key: ' '.join(values) for key, values in options.items() if key in DATA_CONFIG}
+    if config_file is None:
+        config = dict(DATA_CONFIG_DEFAULTS, dir=working_dir or '/')
+        config.update(given)
+    else:
+        needed = ['dir', 'dbfilename', 'appendonly'] + (['appendfilename'] if given.get('appendonly') == 'yes' else [])
+        missing = [key for key in needed if key not in given]
+        if missing:
+            raise ValueError('redis-server reads the config file %s, which may set %s: the command line does not'
+                             % (config_file, ', '.join(missing)))
+        config = given
+    # redis-server changes into dir at start: a relative one is relative to where it was started.
+    config['dir'] = os.path.normpath(os.path.join(working_dir or '/', config['dir']))
+    return config
+
+
+def restore_shortfall(recorded: dict, keyspace: dict, persistence: dict, tolerance: float) -> list:
+    """What a Redis that has just loaded a snapshot lacks, compared with the snapshot's record.
+
+    recorded and keyspace are parse_keyspace() results (at the snapshot; now), persistence the
+    INFO persistence fields. Two rules, each with `tolerance` (a fraction) for the keys written or
+    deleted between the count and the snapshot:
+    - the keys Redis read from the file (loaded plus dropped as expired while loading, Redis 7)
+      are the recorded keys: a server that ignored the file read none;
+    - per database, the keys without a TTL are all back: they cannot have expired.
+    Keys with a TTL may have expired since the snapshot, so they are not counted against it.
+    Returns one dict per failed rule: what, expected (at least), found.
+    """
+    def at_least(count):
+        return int(count - count * tolerance)
+
+    short = []
+    if 'rdb_last_load_keys_loaded' in persistence:
+        read = int(persistence['rdb_last_load_keys_loaded']) + int(persistence.get('rdb_last_load_keys_expired', 0))
+        expected = sum(counts['keys'] for counts in recorded.values())
+        if read < at_least(expected):
+            short.append(dict(what='keys read from the snapshot at start', expected=expected, found=read))
+    for db, counts in sorted(recorded.items()):
+        now = keyspace.get(db, {'keys': 0, 'expires': 0})
+        expected = counts['keys'] - counts['expires']
+        found = now['keys'] - now['expires']
+        if found < at_least(expected):
+            short.append(dict(what='keys without a TTL in %s' % db, expected=expected, found=found))
+    return short

@@ -15,7 +15,7 @@ the layout: they read it from those modules' results.
 A restore point is a directory <root>/<name> (name: its UTC time, 20261126T071900Z), mode 0700:
 
     files/<absolute path>    byte copies of the files the migration changes (mode 0600)
-    database.sql.gz          the app database's dump
+    database.sql.gz          the app database's dump (database.partial.sql.gz until it is checked and listed)
     pip-freeze.txt           the virtualenv's packages
     git-commit.txt           the checked-out commit
     settings-plan.json       the settings statements the migration changes
@@ -32,6 +32,7 @@ from __future__ import annotations
 import datetime
 import errno
 import grp
+import gzip
 import hashlib
 import json
 import os
@@ -39,6 +40,7 @@ import pwd
 import re
 import stat
 import tempfile
+import zlib
 
 MANIFEST = 'manifest.json'
 MIGRATED = 'migrated.json'
@@ -53,6 +55,9 @@ FILE_MODE = 0o600
 LAYOUT = {
     'files': FILES,
     'database_dump': 'database.sql.gz',
+    # Where the dump is written and checked; renamed to database_dump once the manifest lists it.
+    # It ends in .gz: community.mysql's mysql_db picks the compressor by the target's extension.
+    'database_dump_partial': 'database.partial.sql.gz',
     'pip_freeze': 'pip-freeze.txt',
     'git_commit': 'git-commit.txt',
     'settings_plan': 'settings-plan.json',
@@ -62,6 +67,17 @@ LAYOUT = {
     'manifest': MANIFEST,
     'migrated': MIGRATED,
 }
+# What a rollback calls each part when it differs from the manifest.
+PART_NAMES = {
+    'database_dump': 'database dump',
+    'pip_freeze': 'pip freeze',
+    'git_commit': 'git commit',
+    'settings_plan': 'settings plan',
+    'redis_dump': 'Redis snapshot',
+    'redis_container': 'Redis container',
+}
+# The last line mysqldump (mariadb-dump) writes once every table is dumped, with or without --dump-date.
+DUMP_TRAILER = b'-- Dump completed'
 # The manifest's keys for each kept file: where it was, its sha256, and what a rollback restores.
 RESTORED_FILE_KEYS = ('path', 'checksum', 'mode', 'pw_name', 'gr_name', 'size')
 
@@ -146,14 +162,31 @@ def make_directories(directories, check_mode):
     return changed
 
 
+def fsync_path(path):
+    """Flush a file or a directory (its entries: a rename, a new file) to the disk."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def rename_durably(source, dest):
+    """Rename and flush the directory, so that the new name survives a crash."""
+    os.rename(source, dest)
+    fsync_path(os.path.dirname(dest))
+
+
 def write_private(dest, data):
-    """Write bytes to dest atomically (a temporary file beside it, then rename), mode 0600."""
+    """Write bytes to dest atomically (a temporary file beside it, flushed, then renamed), mode 0600."""
     handle, temporary = tempfile.mkstemp(dir=os.path.dirname(dest), prefix='.' + os.path.basename(dest) + '.')
     try:
         with os.fdopen(handle, 'wb') as out:
             out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
         os.chmod(temporary, FILE_MODE)
-        os.rename(temporary, dest)
+        rename_durably(temporary, dest)
     except BaseException:
         if os.path.exists(temporary):
             os.unlink(temporary)
@@ -186,6 +219,83 @@ def contents(path):
                 continue
             found.append({'path': file_path, 'checksum': sha256(file_path), 'size': os.path.getsize(file_path)})
     return found
+
+
+def sync_tree(path):
+    """Flush every file of a restore point, then every directory, deepest first: what other modules and
+    mysqldump wrote there is on the disk before the manifest says the restore point is whole."""
+    directories = []
+    for directory, _subdirectories, names in os.walk(path):
+        directories.append(directory)
+        for name in names:
+            if os.path.isfile(os.path.join(directory, name)):
+                fsync_path(os.path.join(directory, name))
+    for directory in reversed(directories):
+        fsync_path(directory)
+
+
+class _HashingReader:
+    """A file's reader that hashes what is read: the dump is hashed and decompressed in one pass."""
+
+    def __init__(self, handle):
+        self.handle = handle
+        self.digest = hashlib.sha256()
+
+    def read(self, size=-1):
+        data = self.handle.read(size)
+        self.digest.update(data)
+        return data
+
+
+def check_dump(path):
+    """Check a gzipped mysqldump: {'sha256', 'size', 'problem'}. problem is None for a whole dump, else
+    'empty', 'not_gzip' (what `gzip -t` refuses: a cut or changed stream, a bad CRC or length) or
+    'no_trailer' (a valid gzip whose SQL lacks mysqldump's last line: the dump stopped before the end)."""
+    size = os.path.getsize(path)
+    with open(path, 'rb') as handle:
+        reader = _HashingReader(handle)
+        tail, problem = b'', None
+        try:
+            with gzip.GzipFile(fileobj=reader, mode='rb') as stream:
+                for block in iter(lambda: stream.read(1 << 20), b''):
+                    tail = (tail + block)[-4096:]
+        except (OSError, EOFError, zlib.error):
+            problem = 'not_gzip'
+        reader.digest.update(handle.read())
+    if size == 0:
+        problem = 'empty'
+    elif problem is None and not (tail.rstrip().splitlines() or [b''])[-1].startswith(DUMP_TRAILER):
+        problem = 'no_trailer'
+    return {'sha256': reader.digest.hexdigest(), 'size': size, 'problem': problem}
+
+
+def part_name(path, file_path):
+    """What a file of the restore point at `path` is, in words: 'database dump', 'copy of /srv/app/.env', ..."""
+    for key, name in PART_NAMES.items():
+        if file_path == os.path.join(path, LAYOUT[key]):
+            return name
+    files = os.path.join(path, FILES)
+    if file_path.startswith(files + os.sep):
+        return 'copy of ' + file_path[len(files):]
+    return os.path.relpath(file_path, path) if file_path.startswith(path + os.sep) else file_path
+
+
+def verify_contents(path, manifest):
+    """Compare each file the manifest lists (contents) with the file now: the differences, each
+    {'part', 'path', 'problem'} (problem: 'missing', 'sha256 differs from the manifest', 'outside the restore point')."""
+    differences = []
+    for item in manifest['contents']:
+        file_path = os.path.normpath(str(item.get('path', '')))
+        if not file_path.startswith(path + os.sep):
+            problem = 'outside the restore point'
+        elif not os.path.isfile(file_path):
+            problem = 'missing'
+        elif sha256(file_path) != item.get('checksum'):
+            problem = 'sha256 differs from the manifest'
+        else:
+            continue
+        differences.append({'part': part_name(path, file_path), 'path': file_path, 'problem': problem})
+    return differences
 
 
 def manifest_bytes(manifest):

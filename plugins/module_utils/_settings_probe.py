@@ -68,6 +68,25 @@ def redis_db(location):
         return 0
 
 
+def redis_server(location):
+    """{host, port} of a Redis LOCATION (the first of a list); never its password."""
+    from urllib.parse import urlsplit
+
+    if isinstance(location, (list, tuple)):
+        location = location[0] if location else ''
+    try:
+        parts = urlsplit(str(location or ''))
+        return {'host': parts.hostname or '', 'port': parts.port or 6379}
+    except ValueError:
+        return {'host': '', 'port': 6379}
+
+
+def database_report(databases):
+    """ENGINE, NAME, HOST, PORT and USER of DATABASES['default'], as strings; never its PASSWORD."""
+    default = databases.get('default') or {}
+    return {key.lower(): str(default.get(key) or '') for key in ('ENGINE', 'NAME', 'HOST', 'PORT', 'USER')}
+
+
 def cache_report(caches):
     from django.utils.module_loading import import_string
 
@@ -78,6 +97,7 @@ def cache_report(caches):
                  'version': config.get('VERSION', 1)}
         if 'redis' in backend.lower():
             entry['redis_db'] = redis_db(config.get('LOCATION'))
+            entry['redis_server'] = redis_server(config.get('LOCATION'))
         try:
             entry['is_database'] = is_database_backend(import_string(backend))
         except Exception as exc:
@@ -100,6 +120,7 @@ def inspect_settings(params):
     report = {
         'modules': project_modules(loaded, params['project_dir']),
         'caches': cache_report(caches),
+        'database': database_report(settings.DATABASES),
         'session_engine': settings.SESSION_ENGINE,
         'session_cache_alias': settings.SESSION_CACHE_ALIAS,
         'sessions_installed': 'django.contrib.sessions' in settings.INSTALLED_APPS,

@@ -10,20 +10,27 @@ other collections must not import it.
 The django_settings module asks the project's own Django which modules a
 settings module loads; this file does the rest in the module's Python:
 
-- SettingsFile parses one file with ast (encoding line, UTF-8 BOM, CRLF and a
-  missing final newline kept) and lists its top-level statements;
-- settings_events() follows `from .base import *` in execution order, so the
-  last binding of a name is the effective one, as Django sees it;
+- SettingsFile parses one file with ast (encoding line, UTF-8 BOM, CRLF, a lone
+  CR and a missing final newline kept) and lists its top-level statements; its
+  positions are ast's own, on lines cut where Python's tokenizer cuts them
+  (SourceLines), so a form feed or U+2028 moves nothing;
+- settings_events() follows `from .base import *` in execution order, and
+  `from .base import CACHES` to base's statements, so the last binding of a
+  name is the effective one, as Django sees it;
 - Planner decides each edit: the Redis aliases of CACHES become the chosen
   database backend, Django's DatabaseCache or django-mysql's MySQLCache
   (TIMEOUT, KEY_PREFIX, VERSION, KEY_FUNCTION kept as source text), an app the
   backend needs (django_mysql) joins INSTALLED_APPS, CELERY_* settings, the
   Celery app import and unused reads of removed env keys go, SESSION_ENGINE on
   a Redis cache becomes cached_db;
-- apply_edits() writes them by character ranges: every byte outside the
-  edited ranges stays as it was.
+- edited_text() applies them by character ranges: every byte outside the
+  edited ranges stays as it was, and the result must parse to the same
+  statements but the planned ones;
+- statement_diff() shows the changed statements with every string under
+  CACHES, DATABASES or a name like PASSWORD, SECRET, TOKEN or KEY masked.
 
-What it cannot rewrite safely raises Refusal, naming the file and line.
+What it cannot rewrite safely raises Refusal, with the file, the line and the
+reason as fields.
 """
 
 from __future__ import annotations
@@ -51,15 +58,78 @@ ENV_READ_CALLS = frozenset((
 ))
 BOM = b'\xef\xbb\xbf'
 MASK = '********'
+# In a diff, every string under these settings is masked, and under any name with one of these parts in it.
+SECRET_SETTINGS = frozenset(('CACHES', 'DATABASES'))
+SECRET_NAME_PARTS = ('pass', 'pwd', 'secret', 'token', 'key', 'credential')
 
 
 class Refusal(Exception):
-    """A shape the plan cannot rewrite safely; the message names file and line."""
+    """A shape the plan cannot rewrite safely. file and line (1-based, as Python counts lines; None when no line
+    applies) say where, reason says why; the message names the file and line too."""
+
+    def __init__(self, reason, file=None, line=None):
+        super().__init__(reason)
+        self.reason = reason
+        self.file = file
+        self.line = line
+
+    @classmethod
+    def at(cls, statement, reason):
+        return cls(reason, statement.source.path, statement.start)
+
+    def describe(self):
+        return dict(file=self.file, line=self.line, reason=self.reason)
 
 
 def is_redis_backend(backend):
     """Whether a CACHES BACKEND path is a Redis one (django-redis, Django's own, django-redis-cache)."""
     return isinstance(backend, str) and ('redis' in backend.lower())
+
+
+class SourceLines:
+    """Python source cut into lines where Python's tokenizer cuts them: at \\n, \\r\\n and a lone \\r only.
+    str.splitlines() also cuts at \\f, \\v, \\x1c-\\x1e, \\x85, U+2028 and U+2029, and its line numbers then
+    drift from ast's."""
+
+    def __init__(self, text):
+        # Universal newlines, untranslated: exactly the three line ends Python's tokenizer knows.
+        self.lines = io.StringIO(text, newline='').readlines()
+        self.starts = [0]
+        for line in self.lines:
+            self.starts.append(self.starts[-1] + len(line))
+
+    def index(self, lineno, col_offset):
+        """Index in the text of an ast position (col_offset counts UTF-8 bytes)."""
+        line = self.lines[lineno - 1]
+        return self.starts[lineno - 1] + len(line.encode('utf-8')[:col_offset].decode('utf-8', 'replace'))
+
+    def node_span(self, node):
+        return self.index(node.lineno, node.col_offset), self.index(node.end_lineno, node.end_col_offset)
+
+    def line_start(self, lineno):
+        """Index where line lineno (1-based) starts; the text's length for the line after the last."""
+        return self.starts[lineno - 1]
+
+    def eol(self):
+        """The line end the text mostly uses (\\n when it has none)."""
+        ends = [line[len(line.rstrip('\r\n')):] for line in self.lines]
+        return max(('\n', '\r\n', '\r'), key=ends.count)
+
+
+def line_after(prefix):
+    """The line (1-based, as Python counts them) of a character that comes right after prefix."""
+    return len(io.StringIO(prefix + ' ', newline='').readlines())
+
+
+def parse(text, path):
+    """The ast of text; a Refusal naming the line where Python stops."""
+    try:
+        return ast.parse(text, filename=path)
+    except (SyntaxError, ValueError) as e:
+        # A NUL byte: a ValueError before Python 3.12, a SyntaxError without a line since.
+        line = getattr(e, 'lineno', None) or (line_after(text[:text.index('\0')]) if '\0' in text else None)
+        raise Refusal('%s:%s does not parse: %s. Fix the file first; nothing was changed.'
+                      % (path, line, getattr(e, 'msg', e)), path, line)
 
 
 class Statement:
@@ -90,42 +160,41 @@ class SettingsFile:
         self.path = path
         self.module = module
         self.bom = data.startswith(BOM)
-        try:
-            self.encoding, dummy = tokenize.detect_encoding(io.BytesIO(data).readline)
-        except SyntaxError as e:
-            raise Refusal('%s: %s' % (path, e))
-        if self.encoding == 'utf-8-sig':
-            self.encoding = 'utf-8'
+        self.encoding = self._encoding(data)
         body = data[len(BOM):] if self.bom else data
         try:
             self.text = body.decode(self.encoding)
-        except (UnicodeDecodeError, LookupError) as e:
-            raise Refusal('%s is not valid %s text: %s' % (path, self.encoding, e))
-        try:
-            self.tree = ast.parse(self.text, filename=path)
-        except SyntaxError as e:
-            raise Refusal('%s:%s does not parse: %s. Fix the file first; nothing was changed.'
-                          % (path, e.lineno, e.msg))
-        self.lines = self.text.splitlines(keepends=True) if self.text else []
-        # Offsets of each line start in the text, for (line, column) -> index.
-        self._line_starts = [0]
-        for line in self.lines:
-            self._line_starts.append(self._line_starts[-1] + len(line))
+        except UnicodeDecodeError as e:
+            line = line_after(body[:e.start].decode(self.encoding))
+            raise Refusal('%s:%d is not valid %s text: %s. Nothing was changed.'
+                          % (path, line, self.encoding, e.reason), path, line)
+        self.tree = parse(self.text, path)
+        self.line_table = SourceLines(self.text)
         self.statements = [Statement(self, node) for node in self.tree.body]
+
+    def _encoding(self, data):
+        """The encoding Python reads the file in (its coding line, else UTF-8); a Refusal at the line that
+        declares an encoding Python does not know, or one the BOM contradicts."""
+        reader = io.BytesIO(data)
+        lines_read = []
+
+        def readline():
+            lines_read.append(reader.readline())
+            return lines_read[-1]
+
+        try:
+            encoding, dummy = tokenize.detect_encoding(readline)
+        except SyntaxError as e:
+            line = max(len(lines_read), 1)
+            raise Refusal('%s:%d: %s. Nothing was changed.' % (self.path, line, e), self.path, line)
+        return 'utf-8' if encoding == 'utf-8-sig' else encoding
 
     @property
     def eol(self):
-        """The line ending the file mostly uses."""
-        crlf = sum(1 for line in self.lines if line.endswith('\r\n'))
-        return '\r\n' if crlf * 2 > len(self.lines) else '\n'
-
-    def index(self, lineno, col_offset):
-        """Index in self.text of an ast position (col_offset counts UTF-8 bytes)."""
-        line = self.lines[lineno - 1]
-        return self._line_starts[lineno - 1] + len(line.encode('utf-8')[:col_offset].decode('utf-8', 'replace'))
+        return self.line_table.eol()
 
     def node_span(self, node):
-        return self.index(node.lineno, node.col_offset), self.index(node.end_lineno, node.end_col_offset)
+        return self.line_table.node_span(node)
 
     def segment(self, node):
         start, end = self.node_span(node)
@@ -133,18 +202,23 @@ class SettingsFile:
 
     def line_span(self, statement):
         """Characters of the statement's whole lines, line endings included."""
-        return self._line_starts[statement.start - 1], self._line_starts[statement.end]
+        return self.line_table.line_start(statement.start), self.line_table.line_start(statement.end + 1)
 
     def line_start(self, lineno):
         """Index in self.text where line lineno (1-based) starts."""
-        return self._line_starts[lineno - 1]
+        return self.line_table.line_start(lineno)
 
     def indent_of(self, lineno):
-        line = self.lines[lineno - 1]
+        line = self.line_table.lines[lineno - 1]
         return line[:len(line) - len(line.lstrip(' \t'))]
 
-    def encode(self, text):
-        return (BOM if self.bom else b'') + text.encode(self.encoding)
+    def encode(self, text, line):
+        """The file's bytes for text; a Refusal at line when text holds a character the encoding lacks."""
+        try:
+            return (BOM if self.bom else b'') + text.encode(self.encoding)
+        except UnicodeEncodeError as e:
+            raise Refusal('%s:%d: the new text has a character %s cannot encode (%s). Nothing was changed.'
+                          % (self.path, line, self.encoding, e.reason), self.path, line)
 
 
 def target_names(target):
@@ -256,6 +330,7 @@ def settings_events(files, module, name, loaded, seen=None):
 
     files maps a module name to its SettingsFile; loaded is the set of module names
     Django really imported (a `try: from .local import *` counts only when it did).
+    `from .base import CACHES` stands for the statements of base that set CACHES.
     """
     seen = set() if seen is None else seen
     source = files.get(module)
@@ -268,14 +343,25 @@ def settings_events(files, module, name, loaded, seen=None):
         for target in imported:
             if target in loaded:
                 events += settings_events(files, target, name, loaded, seen)
-        if name in statement.binds or name in statement.mutates:
+        origin = name_imported_from(statement.node, module, name)
+        if origin in loaded and origin in files:
+            events += settings_events(files, origin, name, loaded, seen)
+        elif name in statement.binds or name in statement.mutates:
             events.append(statement)
         elif not statement.star_import and name in compound_names(statement.node):
-            raise Refusal('%s sets %s inside %s: a conditional or loop cannot be rewritten safely. '
-                          'Make it one top-level assignment, or deliver the change as a release '
-                          '(mall_release_version). Nothing was changed.'
-                          % (statement.location, name, type(statement.node).__name__.lower()))
+            raise Refusal.at(statement, '%s sets %s inside %s: a conditional or loop cannot be rewritten safely. '
+                                        'Make it one top-level assignment, or deliver the change as a release '
+                                        '(mall_release_version). Nothing was changed.'
+                             % (statement.location, name, type(statement.node).__name__.lower()))
     return events
+
+
+def name_imported_from(node, module, name):
+    """The module that `from <module> import name` (under its own name) takes name from, or None."""
+    if isinstance(node, ast.ImportFrom) and any(alias.name == name and alias.asname in (None, name)
+                                                for alias in node.names):
+        return resolve_module(module, node.level, node.module or '')
+    return None
 
 
 def compound_names(node):
@@ -374,8 +460,8 @@ class Planner:
     def _check_own_lines(self, statement):
         for other in statement.source.statements:
             if other is not statement and (other.start <= statement.end and statement.start <= other.end):
-                raise Refusal('%s shares its line with another statement (a `;`): put each on its own line. '
-                              'Nothing was changed.' % statement.location)
+                raise Refusal.at(statement, '%s shares its line with another statement (a `;`): put each on its '
+                                 'own line. Nothing was changed.' % statement.location)
 
     # CACHES -----------------------------------------------------------------
 
@@ -385,20 +471,20 @@ class Planner:
         if not isinstance(node, ast.Dict):
             backend = self.runtime.get('caches', {}).get(alias, {}).get('backend')
             if backend is None or is_redis_backend(backend):
-                raise Refusal('%s: CACHES[%r] is not a dict literal (it is built by %s), so it cannot be rewritten '
-                              'safely. Write it as a literal dict, or deliver the change as a release '
-                              '(mall_release_version). Nothing was changed.'
-                              % (statement.location, alias, type(node).__name__))
+                raise Refusal.at(statement, '%s: CACHES[%r] is not a dict literal (it is built by %s), so it cannot be '
+                                 'rewritten safely. Write it as a literal dict, or deliver the change as a release '
+                                 '(mall_release_version). Nothing was changed.'
+                                 % (statement.location, alias, type(node).__name__))
             return None
         items = dict_items(node)
         if items is None:
-            raise Refusal('%s: CACHES[%r] has a key that is not a string literal. Nothing was changed.'
-                          % (statement.location, alias))
+            raise Refusal.at(statement, '%s: CACHES[%r] has a key that is not a string literal. Nothing was changed.'
+                             % (statement.location, alias))
         backend = items.get('BACKEND')
         if not (isinstance(backend, ast.Constant) and isinstance(backend.value, str)):
-            raise Refusal('%s: the BACKEND of CACHES[%r] is not a string literal, so whether it is Redis cannot be '
-                          'decided from the source. Write it as a literal, or deliver the change as a release '
-                          '(mall_release_version). Nothing was changed.' % (statement.location, alias))
+            raise Refusal.at(statement, '%s: the BACKEND of CACHES[%r] is not a string literal, so whether it is '
+                             'Redis cannot be decided from the source. Write it as a literal, or deliver the change '
+                             'as a release (mall_release_version). Nothing was changed.' % (statement.location, alias))
         if not is_redis_backend(backend.value):
             return None
         indent = source.indent_of(node.lineno)
@@ -421,17 +507,20 @@ class Planner:
     def plan_caches(self):
         events = settings_events(self.files, self.module, 'CACHES', self.loaded)
         redis_aliases = set()
+        # The last definition of each alias moved to the table: the one Django uses.
+        namespaces = {}
         for statement in events:
             node = statement.node
             if 'CACHES' in statement.binds:
-                value = node.value
-                if isinstance(node, ast.ImportFrom):
+                if isinstance(node, (ast.Import, ast.ImportFrom)):
+                    # From a module outside the project (its statements are followed otherwise).
                     continue
+                value = node.value
                 if isinstance(node, ast.AugAssign) or not isinstance(value, ast.Dict):
-                    raise Refusal('%s: CACHES is built by %s, not a dict literal, so it cannot be rewritten '
-                                  'safely. Write it as a literal dict, or deliver the change as a release '
-                                  '(mall_release_version). Nothing was changed.'
-                                  % (statement.location, type(value).__name__ if value else 'an annotation'))
+                    raise Refusal.at(statement, '%s: CACHES is built by %s, not a dict literal, so it cannot be '
+                                     'rewritten safely. Write it as a literal dict, or deliver the change as a '
+                                     'release (mall_release_version). Nothing was changed.'
+                                     % (statement.location, type(value).__name__ if value else 'an annotation'))
                 pairs = self._alias_pairs(statement, value)
             else:
                 pairs = self._mutation_pairs(statement)
@@ -439,16 +528,47 @@ class Planner:
                 text = self.alias_config(statement, alias, alias_node)
                 if text is not None:
                     redis_aliases.add(alias)
+                    namespaces[alias] = self.alias_namespace(statement, alias, alias_node)
                     self.replace_node(statement, alias_node, text, 'CACHES',
                                       'CACHES[%r] on Redis becomes %s on %s'
                                       % (alias, self.backend['path'].rsplit('.', 1)[-1], self.options['table']))
+        self.refuse_shared_namespaces(namespaces)
         return redis_aliases
+
+    def alias_namespace(self, statement, alias, node):
+        """What tells an alias' keys apart in the one table: KEY_PREFIX, VERSION and KEY_FUNCTION as the new alias
+        has them (its own value as Django read it, else its source text, else the role's default)."""
+        items = dict_items(node)
+        effective = self.runtime.get('caches', {}).get(alias, {})
+        defaults = self.options.get('defaults', {})
+        if 'KEY_PREFIX' not in items:
+            prefix = defaults.get('KEY_PREFIX', '')
+        else:
+            prefix = effective.get('key_prefix', statement.source.segment(items['KEY_PREFIX']))
+        version = statement.source.segment(items['VERSION']) if 'VERSION' in items else defaults.get('VERSION', '1')
+        function = statement.source.segment(items['KEY_FUNCTION']) if 'KEY_FUNCTION' in items else ''
+        return (str(prefix), str(version), function)
+
+    def refuse_shared_namespaces(self, namespaces):
+        """Two aliases that each had a Redis of their own would share the table's keys: refuse, naming them."""
+        effective = self.runtime.get('caches') or namespaces
+        by_namespace = {}
+        for alias in sorted(namespaces):
+            if alias in effective:
+                by_namespace.setdefault(namespaces[alias], []).append(alias)
+        shared = [aliases for aliases in by_namespace.values() if len(aliases) > 1]
+        if shared:
+            raise Refusal('The CACHES aliases %s would share the table %s with the same KEY_PREFIX, VERSION and '
+                          'KEY_FUNCTION, so their keys would collide. Give each of them a KEY_PREFIX of its own in '
+                          'the settings first. Nothing was changed.'
+                          % ('; '.join(' and '.join(repr(a) for a in aliases) for aliases in shared),
+                             self.options['table']))
 
     def _alias_pairs(self, statement, value):
         items = dict_items(value)
         if items is None:
-            raise Refusal('%s: CACHES has a key that is not a string literal (or a ** merge). Nothing was changed.'
-                          % statement.location)
+            raise Refusal.at(statement, '%s: CACHES has a key that is not a string literal (or a ** merge). '
+                             'Nothing was changed.' % statement.location)
         return list(items.items())
 
     def _mutation_pairs(self, statement):
@@ -460,9 +580,9 @@ class Planner:
                 and len(node.value.args) == 1 and isinstance(node.value.args[0], ast.Dict) \
                 and not node.value.keywords:
             return self._alias_pairs(statement, node.value.args[0])
-        raise Refusal('%s changes CACHES in a way that cannot be rewritten safely (%s). Assign whole aliases '
-                      "(CACHES['name'] = {...}) or CACHES.update({...}) instead. Nothing was changed."
-                      % (statement.location, statement.source.segment(node).splitlines()[0].strip()))
+        raise Refusal.at(statement, '%s changes CACHES in a way that cannot be rewritten safely (%s). Assign '
+                         "whole aliases (CACHES['name'] = {...}) or CACHES.update({...}) instead. Nothing was changed."
+                         % (statement.location, statement.source.segment(node).splitlines()[0].strip()))
 
     # Sessions, Celery, env reads -------------------------------------------
 
@@ -523,10 +643,10 @@ class Planner:
                 self.remove(statement, statement.binds[0], 'reads %s, which the env files no longer set'
                             % ', '.join(sorted({key for key, dummy in reads})))
             elif not all(default for dummy, default in reads):
-                raise Refusal('%s reads %s without a default, and the migration removes that key from the env files. '
-                              'Give it a default or remove that use, or deliver the change as a release '
-                              '(mall_release_version). Nothing was changed.'
-                              % (statement.location, ', '.join(sorted(k for k, d in reads if not d))))
+                raise Refusal.at(statement, '%s reads %s without a default, and the migration removes that key from '
+                                 'the env files. Give it a default or remove that use, or deliver the change as a '
+                                 'release (mall_release_version). Nothing was changed.'
+                                 % (statement.location, ', '.join(sorted(k for k, d in reads if not d))))
 
     def _covered(self, statement):
         return any(edit.statement is statement for edit in self.edits)
@@ -535,7 +655,7 @@ class Planner:
         used = set()
         for module in self.chain:
             source = self.files[module]
-            new_text = apply_to_text(source, [e for e in self.edits if e.source is source])
+            new_text = edited_text(source, [e for e in self.edits if e.source is source])
             used |= loaded_names(ast.parse(new_text))
         return used
 
@@ -552,10 +672,11 @@ class Planner:
         value = node.value if isinstance(node, (ast.Assign, ast.AugAssign)) else None
         single_target = isinstance(node, ast.AugAssign) or (isinstance(node, ast.Assign) and len(node.targets) == 1)
         if not (single_target and isinstance(value, (ast.List, ast.Tuple))):
+            where = (statement.source.path, statement.start) if statement else (None, None)
             raise Refusal('%s: the last statement that sets INSTALLED_APPS is not a list or tuple literal (assigned or '
                           'added with +=), so %r cannot be added to it safely. Add it by hand, or deliver the change '
                           'as a release (mall_release_version). Nothing was changed.'
-                          % (statement.location if statement else self.module, app))
+                          % (statement.location if statement else self.module, app), *where)
         start, end, text = self._appended_element(statement.source, value, repr(app))
         self._edit(statement, start, end, text, 'replace', 'INSTALLED_APPS',
                    '%s needs %r in INSTALLED_APPS' % (self.backend['path'].rsplit('.', 1)[-1], app))
@@ -602,34 +723,115 @@ def apply_to_text(source, edits):
     return text
 
 
+def edited_text(source, edits):
+    """The file's text with edits applied, every other character kept; a Refusal at the statement an edit
+    touches when the result would not parse, or would change a statement the plan does not name."""
+    text = apply_to_text(source, edits)
+    problem = edit_problem(source, edits, text)
+    if problem:
+        ordered = sorted(edits, key=lambda e: e.start)
+        culprit = next((edit for edit in ordered if edit_problem(source, [edit], apply_to_text(source, [edit]))),
+                       ordered[0])
+        raise Refusal.at(culprit.statement, '%s: %s, so it cannot be edited safely. Nothing was changed.'
+                         % (culprit.statement.location, problem))
+    return text
+
+
+def edit_problem(source, edits, text):
+    """Why text, the source with edits applied, is not what the plan means; None when it is."""
+    try:
+        body = ast.parse(text).body
+    except (SyntaxError, ValueError) as e:
+        return 'the edited file would not parse (%s)' % getattr(e, 'msg', e)
+    removed = {edit.statement for edit in edits if edit.action == 'remove'}
+    replaced = {edit.statement for edit in edits if edit.action == 'replace'}
+    kept = [statement for statement in source.statements if statement not in removed]
+    if len(body) == len(kept) and all(
+            type(node) is type(statement.node) if statement in replaced else ast.dump(node) == ast.dump(statement.node)
+            for node, statement in zip(body, kept)):
+        return None
+    return 'the edited file would change statements the plan does not name'
+
+
 def new_contents(edits):
     """{path: new bytes} of every file the edits change."""
     by_file = {}
     for edit in edits:
         by_file.setdefault(edit.source.path, (edit.source, []))[1].append(edit)
-    return {path: source.encode(apply_to_text(source, file_edits)) for path, (source, file_edits) in by_file.items()}
+    return {path: source.encode(edited_text(source, file_edits), min(edit.statement.start for edit in file_edits))
+            for path, (source, file_edits) in by_file.items()}
 
 
 def mask_secrets(text):
-    """Source text with string literals that may hold a secret masked, for diffs."""
+    """Source text with every string literal that may hold a secret masked, for diffs; all of it masked when it
+    does not parse. Literals are found by their place in the ast, not by how the text looks."""
     try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
-    except (tokenize.TokenError, SyntaxError, IndentationError):
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
         return MASK
-    result = text.splitlines(keepends=True)
-    # Replace from the end so that earlier columns stay valid.
-    for token in reversed(tokens):
-        if token.type == tokenize.STRING and looks_secret(token.string) and token.start[0] == token.end[0]:
-            row, col = token.start
-            line = result[row - 1]
-            result[row - 1] = line[:col] + repr(MASK) + line[token.end[1]:]
-    return ''.join(result)
+    lines = SourceLines(text)
+    # From the end, so that the earlier spans stay where they are.
+    for start, end in sorted((lines.node_span(node) for node in secret_literals(tree)), reverse=True):
+        text = text[:start] + repr(MASK) + text[end:]
+    return text
+
+
+def secret_literals(node, secret=False):
+    """The string literals under node that may hold a secret (an f-string as a whole): every one in the value of a
+    setting, dict key, keyword or call named like a secret (names_secret), and any that looks like one."""
+    if isinstance(node, ast.JoinedStr) or (isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes))):
+        if secret or looks_secret(literal_text(node)):
+            yield node
+        return
+    for child, child_secret in children_and_secrecy(node, secret):
+        yield from secret_literals(child, child_secret)
+
+
+def children_and_secrecy(node, secret):
+    """(child, whether its literals are secret) of each child of node."""
+    if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        named = any(names_secret(word) for target in targets for word in target_words(target))
+        return [(target, False) for target in targets] + ([(node.value, secret or named)] if node.value else [])
+    if isinstance(node, ast.Dict):
+        return [(key, False) for key in node.keys if key is not None] + [
+            (value, secret or (isinstance(key, ast.Constant) and names_secret(key.value)))
+            for key, value in zip(node.keys, node.values)]
+    if isinstance(node, ast.Call):
+        # CACHES.update(...), config('REDIS_PASSWORD', default=...), get_secret(...).
+        named = secret or any(names_secret(word) for word in target_words(node.func)) or any(
+            isinstance(arg, ast.Constant) and names_secret(arg.value) for arg in node.args)
+        return [(node.func, False)] + [(arg, named) for arg in node.args] + [
+            (keyword.value, named or names_secret(keyword.arg)) for keyword in node.keywords]
+    return [(child, secret) for child in ast.iter_child_nodes(node)]
+
+
+def target_words(target):
+    """The names, attributes and constant subscripts of a target: DATABASES['default']['PASSWORD'] gives all three."""
+    return [child.id if isinstance(child, ast.Name) else getattr(child, 'attr', getattr(child, 'value', None))
+            for child in ast.walk(target) if isinstance(child, (ast.Name, ast.Attribute, ast.Constant))]
+
+
+def names_secret(name):
+    """Whether what a setting, dict key or keyword of that name holds is secret: CACHES, DATABASES, and any name
+    with PASSWORD, PASS, PWD, SECRET, TOKEN, KEY or CREDENTIAL in it."""
+    return isinstance(name, str) and (name in SECRET_SETTINGS or any(part in name.lower() for part in SECRET_NAME_PARTS))
+
+
+def literal_text(node):
+    """The text of a string literal: an f-string's constant parts, a bytes literal decoded byte for byte."""
+    if isinstance(node, ast.JoinedStr):
+        return ''.join(part.value for part in node.values if isinstance(part, ast.Constant))
+    return node.value.decode('latin-1') if isinstance(node.value, bytes) else node.value
 
 
 def looks_secret(literal):
-    lowered = literal.lower()
-    return ('://' in literal and '@' in literal) or any(
-        word in lowered for word in ('password', 'secret', 'token', 'passwd'))
+    """Whether a literal is a URL with credentials (scheme://user:password@host), wherever it stands."""
+    return '://' in literal and '@' in literal
+
+
+def unix_newlines(text):
+    return io.StringIO(text, newline=None).read()
 
 
 def statement_diff(edits):
@@ -649,7 +851,7 @@ def statement_diff(edits):
             new = new[:max(edit.start - first, 0)] + edit.text + new[edit.end - first:]
         reasons = '; '.join(edit.reason for edit in statement_edits)
         header = '# %s:%d-%d: %s\n' % (source.path, statement.start, statement.end, reasons)
-        before.append(header + mask_secrets(old.replace('\r\n', '\n')))
-        after.append(header + mask_secrets(new.replace('\r\n', '\n')))
+        before.append(header + mask_secrets(unix_newlines(old)))
+        after.append(header + mask_secrets(unix_newlines(new)))
     return dict(before=''.join(before), after=''.join(after),
                 before_header='settings statements', after_header='settings statements')

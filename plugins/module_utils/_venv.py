@@ -18,6 +18,11 @@ import json
 import os
 import re
 
+from ansible_collections.mall.cache_migration.plugins.module_utils._app_environment import (
+    app_environment,
+    app_environment_argument_spec,
+)
+
 # pip must not stop to ask, nor spend a request on its self-version check.
 PIP_ENVIRON = {
     'PIP_DISABLE_PIP_VERSION_CHECK': '1',
@@ -26,13 +31,22 @@ PIP_ENVIRON = {
 }
 
 
+def pip_index_environment(index_url, extra_index_urls=()):
+    """pip's index options as its environment variables: an index URL may hold credentials, and a
+    process's environment, unlike its command line, is readable by its own user and root alone."""
+    env = {'PIP_INDEX_URL': index_url} if index_url else {}
+    if extra_index_urls:
+        env['PIP_EXTRA_INDEX_URL'] = ' '.join(extra_index_urls)
+    return env
+
+
 def django_project_argument_spec():
     """Options of every module that runs a probe in the project's Python (doc fragment django_project)."""
     return dict(
+        app_environment_argument_spec(),
         project_dir=dict(type='path', required=True),
         venv=dict(type='path'),
         settings=dict(type='str', required=True),
-        environment=dict(type='dict', default={}, no_log=True),
     )
 
 
@@ -41,11 +55,9 @@ def project_venv(params):
     return params['venv'] or os.path.join(params['project_dir'], 'venv')
 
 
-def project_environment(params):
-    """The probe's extra environment: the environment option as strings, and DJANGO_SETTINGS_MODULE."""
-    env = {name: str(value) for name, value in params['environment'].items()}
-    env['DJANGO_SETTINGS_MODULE'] = params['settings']
-    return env
+def project_environment(module):
+    """The probe's extra environment: the app's (module_utils._app_environment), and DJANGO_SETTINGS_MODULE."""
+    return dict(app_environment(module), DJANGO_SETTINGS_MODULE=module.params['settings'])
 
 
 def venv_python(module, venv):
@@ -96,7 +108,7 @@ def run_project_probe(module, python, source, probe_params):
     """
     params = module.params
     rc, out, err = run_in_venv(module, python, ['-c', source], data=json.dumps(probe_params),
-                               cwd=params['project_dir'], environ=project_environment(params))
+                               cwd=params['project_dir'], environ=project_environment(module))
     try:
         return json.loads(out)
     except ValueError:

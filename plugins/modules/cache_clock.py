@@ -65,6 +65,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mall.cache_migration.plugins.module_utils import _cache_clock_probe
+from ansible_collections.mall.cache_migration.plugins.module_utils._app_environment import mask_secret_environment
 from ansible_collections.mall.cache_migration.plugins.module_utils._venv import (
     django_project_argument_spec,
     project_environment,
@@ -77,12 +78,13 @@ from ansible_collections.mall.cache_migration.plugins.module_utils._venv import 
 def main():
     module = AnsibleModule(argument_spec=dict(django_project_argument_spec(), alias=dict(type='str', default='default')),
                            supports_check_mode=True)
+    mask_secret_environment(module)
     params = module.params
     python = venv_python(module, project_venv(params))
     project_dir = os.path.realpath(params['project_dir'])
     rc, out, err = module.run_command(
         [python, '-c', inspect.getsource(_cache_clock_probe)], cwd=project_dir,
-        environ_update=project_environment(params), data=json.dumps(dict(project_dir=project_dir, alias=params['alias'])))
+        environ_update=project_environment(module), data=json.dumps(dict(project_dir=project_dir, alias=params['alias'])))
     try:
         report = json.loads(out)
     except ValueError:

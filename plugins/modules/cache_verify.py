@@ -570,6 +570,7 @@ from ansible_collections.mall.cache_migration.plugins.module_utils._cache_verify
     redact_location,
 )
 from ansible_collections.mall.cache_migration.plugins.module_utils._env_file import scan_files
+from ansible_collections.mall.cache_migration.plugins.module_utils._app_environment import mask_secret_environment
 from ansible_collections.mall.cache_migration.plugins.module_utils._venv import (
     django_project_argument_spec,
     project_environment,
@@ -775,6 +776,7 @@ def main():
         mutually_exclusive=[('venv', 'python')],
         supports_check_mode=True,
     )
+    mask_secret_environment(module)
     params = module.params
     if params['operations'] < 1:
         module.fail_json(msg='operations must be at least 1, got %d' % params['operations'])
@@ -784,7 +786,7 @@ def main():
     if not os.access(python, os.X_OK):
         module.fail_json(msg='no executable Python at %s: set venv or python' % python)
 
-    env = project_environment(params)
+    env = project_environment(module)
     probe, probe_error = run_probe(module, python, env)
     result = build_result(module, probe)
     if params['run_check']:

@@ -26,7 +26,12 @@ description:
   - It refuses, before any change and naming the file and line, what it cannot rewrite safely, for example
     C(CACHES) built by a function call, a loop or a conditional, a BACKEND that is not a literal, a statement
     sharing its line with another one, a removed env key read without a default by a setting that stays,
-    and a settings file that does not parse.
+    a settings file that does not parse, and two Redis aliases that would share the table with the same
+    C(KEY_PREFIX), C(VERSION) and C(KEY_FUNCTION) (their keys would collide). The result's RV(refusal) gives the
+    file, line and reason.
+  - Positions are Python's own (ast's, on lines cut where Python's tokenizer cuts them), so a form feed, a vertical tab,
+    U+2028 or another character that is no line break for Python moves no edit. An edited file must parse to the same
+    statements as before but the planned ones, or the plan is refused.
   - With O(prove=true) it first applies the plan to a copy of the project, loads the copy with the project's
     own Django and environment, and fails unless C(CACHES['default']) resolves to the database backend, every
     setting reads and the system checks pass.
@@ -74,7 +79,9 @@ options:
     type: bool
     default: false
   pip_index_url:
-    description: C(--index-url) of the proof's pip install.
+    description:
+      - The index URL of the proof's pip install, given to pip as E(PIP_INDEX_URL) in its environment (never on
+        its command line). C(no_log), as it may hold credentials.
     type: str
   max_entries:
     description: C(OPTIONS.MAX_ENTRIES) of the new aliases. Django's own default, 300, evicts most of a shop's cache.
@@ -115,7 +122,9 @@ attributes:
   diff_mode:
     support: full
     details:
-      - The diff holds the changed statements only, with string literals that look like secrets masked.
+      - The diff holds the changed statements only. Every string literal under C(CACHES) or C(DATABASES), under a
+        name, dict key or keyword like C(PASSWORD), C(SECRET), C(TOKEN) or C(KEY), and any URL with credentials is
+        masked, found by its place in the parsed source.
   idempotent:
     support: full
     details:
@@ -172,10 +181,17 @@ statements:
 caches:
   description:
     - What Django made of C(CACHES) before the change, per alias (C(backend), C(is_database), C(key_prefix),
-      C(version)), and for a Redis alias the database number of its C(LOCATION) (C(redis_db); never the LOCATION,
-      which may hold a password).
+      C(version)), and for a Redis alias the database number of its C(LOCATION) (C(redis_db)) and its C(host) and
+      C(port) (C(redis_server)); never the LOCATION, which may hold a password.
   returned: always
   type: dict
+database:
+  description:
+    - What Django made of C(DATABASES['default']) (C(engine), C(name), C(host), C(port), C(user), as strings, empty
+      when not set); never its password.
+  returned: always
+  type: dict
+  sample: {engine: django.db.backends.mysql, name: mall_server, host: db-01, port: "3306", user: mall_user}
 sessions:
   description: C(engine) and C(cache_alias) of the sessions, and C(on_redis) when they live on a Redis cache.
   returned: always
@@ -199,6 +215,14 @@ proof:
   description: With O(prove=true), the result of loading the planned settings in a copy (C(ok), C(backend), C(problems)).
   returned: when O(prove=true) and the plan is not empty
   type: dict
+refusal:
+  description:
+    - Why the plan was refused. C(file) and C(line) (1-based, as Python counts lines) say where; either is null when
+      no file or line applies. C(reason) is the message.
+  returned: when the settings cannot be rewritten safely
+  type: dict
+  sample: {file: /srv/mall-server/mall_server/settings/base.py, line: 12,
+           reason: "/srv/mall-server/mall_server/settings/base.py:12: CACHES is built by Call, ..."}
 '''
 
 import ast
@@ -226,8 +250,10 @@ from ansible_collections.mall.cache_migration.plugins.module_utils._settings_sou
     statement_diff,
 )
 from ansible_collections.mall.cache_migration.plugins.module_utils._text_file import write_atomic
+from ansible_collections.mall.cache_migration.plugins.module_utils._app_environment import mask_secret_environment
 from ansible_collections.mall.cache_migration.plugins.module_utils._venv import (
     django_project_argument_spec,
+    pip_index_environment,
     project_environment,
     project_venv,
     tail,
@@ -244,7 +270,7 @@ SETTINGS_THAT_MATTER = ('CACHES', 'SESSION_ENGINE', 'SESSION_CACHE_ALIAS')
 def run_probe(module, python, project_dir, full=False):
     params = module.params
     rc, out, err = module.run_command(
-        [python, '-c', inspect.getsource(_settings_probe)], cwd=project_dir, environ_update=project_environment(params),
+        [python, '-c', inspect.getsource(_settings_probe)], cwd=project_dir, environ_update=project_environment(module),
         data=json.dumps(dict(project_dir=project_dir, full=full)),
     )
     try:
@@ -368,8 +394,8 @@ def install_for_proof(module, python, copy):
     argv = [python, '-m', 'pip', 'install', '--quiet', '--no-deps', '--disable-pip-version-check', '--target', copy]
     argv += ['--find-links=%s' % link for link in params['pip_find_links']]
     argv += ['--no-index'] if params['pip_no_index'] else []
-    argv += ['--index-url', params['pip_index_url']] if params['pip_index_url'] else []
-    rc, out, err = module.run_command(argv + [params['proof_requirement']])
+    rc, out, err = module.run_command(argv + [params['proof_requirement']],
+                                      environ_update=pip_index_environment(params['pip_index_url']))
     if rc != 0:
         return 'pip cannot install %s for the proof: %s' % (params['proof_requirement'], tail(err or out))
     return None
@@ -390,27 +416,32 @@ def write_and_check(module, python, contents, originals):
     return default.get('backend')
 
 
+def argument_spec():
+    return dict(
+        django_project_argument_spec(),
+        state=dict(type='str', choices=['inspected', 'database'], default='inspected'),
+        table=dict(type='str'),
+        backend=dict(type='str', choices=['database', 'mysql'], default='database'),
+        proof_requirement=dict(type='str'),
+        pip_find_links=dict(type='list', elements='str', default=[]),
+        pip_no_index=dict(type='bool', default=False),
+        pip_index_url=dict(type='str', no_log=True),
+        max_entries=dict(type='int', default=20000),
+        cull_frequency=dict(type='int', default=3),
+        default_options=dict(type='dict', default={}),
+        redis_env_keys=dict(type='list', elements='str', default=[], no_log=False),
+        env_files=dict(type='list', elements='path', default=[]),
+        prove=dict(type='bool', default=False),
+    )
+
+
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            django_project_argument_spec(),
-            state=dict(type='str', choices=['inspected', 'database'], default='inspected'),
-            table=dict(type='str'),
-            backend=dict(type='str', choices=['database', 'mysql'], default='database'),
-            proof_requirement=dict(type='str'),
-            pip_find_links=dict(type='list', elements='str', default=[]),
-            pip_no_index=dict(type='bool', default=False),
-            pip_index_url=dict(type='str'),
-            max_entries=dict(type='int', default=20000),
-            cull_frequency=dict(type='int', default=3),
-            default_options=dict(type='dict', default={}),
-            redis_env_keys=dict(type='list', elements='str', default=[], no_log=False),
-            env_files=dict(type='list', elements='path', default=[]),
-            prove=dict(type='bool', default=False),
-        ),
+        argument_spec=argument_spec(),
         required_if=[('state', 'database', ['table'])],
         supports_check_mode=True,
     )
+    mask_secret_environment(module)
     params = module.params
     for name in ('max_entries', 'cull_frequency'):
         if params[name] < 1:
@@ -426,7 +457,7 @@ def main():
         module.fail_json(msg='Cannot load the settings %s with %s: %s. Nothing was changed.'
                              % (params['settings'], python, runtime['error']))
     loaded = {entry['name'] for entry in runtime['modules']}
-    result = dict(changed=False, modules=runtime['modules'], caches=runtime['caches'],
+    result = dict(changed=False, modules=runtime['modules'], caches=runtime['caches'], database=runtime['database'],
                   sessions=sessions_report(runtime), plan=[], files=[],
                   backend=runtime['caches'].get('default', {}).get('backend'))
     try:
@@ -438,11 +469,11 @@ def main():
         if params['state'] == 'inspected':
             module.exit_json(**result)
         edits = plan(params, files, runtime, loaded)
+        contents = new_contents(edits)
     except Refusal as refusal:
-        module.fail_json(msg=str(refusal), **result)
+        module.fail_json(msg=str(refusal), refusal=refusal.describe(), **result)
 
     result['plan'] = [edit.describe() for edit in edits]
-    contents = new_contents(edits)
     result['files'] = sorted(contents)
     result['changed'] = bool(edits)
     if module._diff and edits:

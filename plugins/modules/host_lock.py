@@ -17,6 +17,8 @@ description:
     with mode C(0700); any other parent makes the module fail before it changes anything.
   - Taking the lock writes O(owner) into C(owner.json) inside it, mode C(0600), in the same call,
     so a lock this module takes never lacks its owner. When that write fails, the lock is let go.
+  - Releasing removes the lock only when its C(owner.json) is O(owner), the record of the run that took it. A lock
+    that another run holds (one that took it over, say) or that records no owner is left in place and reported.
   - A lock whose holder is gone is only taken over when asked with O(break_stale_pid). The caller
     decides that the holder is gone (the controller knows its own processes); the module moves the
     old lock away atomically, removes it, and takes the lock.
@@ -37,7 +39,7 @@ attributes:
   idempotent:
     support: full
     details:
-      - Releasing a lock that is not there changes nothing. Taking the lock reports a change only
+      - Releasing a lock that is not there, or that another run holds, changes nothing. Taking the lock reports a change only
         when it creates the parent directory, since a run releases the lock before it ends.
 options:
   path:
@@ -47,14 +49,17 @@ options:
     required: true
   state:
     description:
-      - V(present) takes the lock, V(absent) releases it (removes the directory and its C(owner.json)).
+      - V(present) takes the lock, V(absent) releases it (removes the directory and its C(owner.json)) when O(owner)
+        holds it.
     type: str
     choices: [present, absent]
     default: present
   owner:
     description:
       - The record of the run taking the lock, written as JSON into C(owner.json).
-      - Required with O(state=present).
+      - With O(state=absent), the record that run wrote, exactly; the lock is released only when its C(owner.json)
+        holds the same.
+      - Required.
     type: dict
   break_stale_pid:
     description:
@@ -95,13 +100,14 @@ taken:
 held:
   description:
     - Whether another run holds the lock, so that this one may not run.
-    - Always V(false) with O(state=absent).
+    - With O(state=absent), whether the lock was left in place because its C(owner.json) is not O(owner).
   returned: always
   type: bool
   sample: false
 owner:
   description:
-    - The C(owner.json) of the run holding the lock when RV(held), else of the lock taken over.
+    - The C(owner.json) of the run holding the lock when RV(held) (also with O(state=absent)), else of the lock
+      taken over.
     - V(null) when the lock records no owner (a run taking it right now, or another tool).
   returned: always
   type: dict
@@ -196,17 +202,28 @@ def take_over(path, stale_pid):
     return True
 
 
+def release(module, result):
+    """Remove the lock when its owner.json is this run's record; report another holder's and keep it."""
+    path = module.params['path']
+    if not os.path.lexists(path):
+        return
+    recorded = read_owner(path)
+    if recorded != module.params['owner']:
+        result.update(held=True, owner=recorded)
+        return
+    result['changed'] = True
+    if not module.check_mode:
+        shutil.rmtree(path)
+
+
 def lock(module, result):
     params = module.params
     path = params['path']
-    if params['state'] == 'absent':
-        if os.path.lexists(path):
-            result['changed'] = True
-            if not module.check_mode:
-                shutil.rmtree(path)
-        return
     if params['owner'] is None:
-        raise LockError('owner is required to take the lock %s.' % path)
+        raise LockError('owner is required to %s the lock %s.' % ('release' if params['state'] == 'absent' else 'take', path))
+    if params['state'] == 'absent':
+        release(module, result)
+        return
     result['changed'] = check_parent(path, create=not module.check_mode)
     if not module.check_mode and take(path, params['owner']):
         result['taken'] = True

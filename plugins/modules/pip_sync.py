@@ -88,14 +88,14 @@ options:
     version_added: 1.0.0
   index_url:
     description:
-      - Base URL of the package index, passed as C(--index-url). pip's own
-        configuration applies when omitted.
-      - Credentials written into the URL show up in the task's recorded arguments;
-        prefer a C(.netrc) file or pip's keyring support for them.
+      - Base URL of the package index, given to pip as E(PIP_INDEX_URL) in its environment (never on its
+        command line). pip's own configuration applies when omitted.
+      - The value is C(no_log), as it may hold credentials, so it is masked wherever it occurs in the result.
     type: str
   extra_index_urls:
     description:
-      - Further package indexes, each passed as C(--extra-index-url).
+      - Further package indexes, given to pip as E(PIP_EXTRA_INDEX_URL) in its environment; C(no_log) like
+        O(index_url).
     type: list
     elements: str
     default: []
@@ -289,6 +289,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.mall.cache_migration.plugins.module_utils import _pip_probe
 from ansible_collections.mall.cache_migration.plugins.module_utils._text_file import write_atomic
 from ansible_collections.mall.cache_migration.plugins.module_utils._venv import (
+    pip_index_environment,
     pip_version,
     run_in_venv,
     tail,
@@ -640,16 +641,18 @@ def venv_problems(pip_check, ours):
 
 
 def index_args(params):
+    """pip's options for finding packages that may be on its command line (the index URLs are not)."""
     args = ['--timeout', str(params['timeout'])]
-    if params['index_url']:
-        args += ['--index-url', params['index_url']]
-    for url in params['extra_index_urls']:
-        args += ['--extra-index-url', url]
     for link in params['find_links']:
         args += ['--find-links', link]
     if params['no_index']:
         args.append('--no-index')
     return args
+
+
+def index_environment(params):
+    """The index URLs, for pip's environment: they may hold credentials."""
+    return pip_index_environment(params['index_url'], params['extra_index_urls'])
 
 
 def check_pip(version, python):
@@ -676,9 +679,10 @@ class Venv:
         # The copy of the requirements that pip reads (Requirements.materialize()).
         self.requirements = None
         self.index = index_args(module.params)
+        self.index_environment = index_environment(module.params)
 
     def run(self, args, data=None):
-        return run_in_venv(self.module, self.python, args, data=data)
+        return run_in_venv(self.module, self.python, args, data=data, environ=self.index_environment)
 
     def pip(self, args, what):
         rc, out, err = self.run(['-m', 'pip'] + args)
@@ -821,22 +825,23 @@ def sync(module, venv, result):
     return {freeze_key(line) for line in result['after_freeze']}
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            venv=dict(type='path', required=True),
-            requirements=dict(type='path', required=True),
-            remove=dict(type='list', elements='str', default=[]),
-            revision=dict(type='str'),
-            index_url=dict(type='str'),
-            extra_index_urls=dict(type='list', elements='str', default=[]),
-            find_links=dict(type='list', elements='str', default=[]),
-            no_index=dict(type='bool', default=False),
-            keep=dict(type='list', elements='str', default=list(ALWAYS_KEEP)),
-            timeout=dict(type='int', default=15),
-        ),
-        supports_check_mode=True,
+def argument_spec():
+    return dict(
+        venv=dict(type='path', required=True),
+        requirements=dict(type='path', required=True),
+        remove=dict(type='list', elements='str', default=[]),
+        revision=dict(type='str'),
+        index_url=dict(type='str', no_log=True),
+        extra_index_urls=dict(type='list', elements='str', default=[], no_log=True),
+        find_links=dict(type='list', elements='str', default=[]),
+        no_index=dict(type='bool', default=False),
+        keep=dict(type='list', elements='str', default=list(ALWAYS_KEEP)),
+        timeout=dict(type='int', default=15),
     )
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     python = venv_python(module, module.params['venv'])
     venv = Venv(module, python)
     result = dict(changed=False, installed=[], removed=[], requirements_removed=[], before_freeze=[],

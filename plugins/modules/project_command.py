@@ -14,9 +14,9 @@ description:
     directory with the app's extra environment (O(environment)).
   - Unlike the C(environment) keyword of a task, which puts C(NAME=value) pairs on the command line of the shell
     that runs the module (visible in C(ps) on the managed host and in C(-vvv) output on the controller), the values
-    travel inside the module's arguments, which are C(no_log), and reach the command only through its process
-    environment (readable by its own user and root alone, C(/proc/<pid>/environ)). They are never returned, and
-    Ansible masks them in the command's output.
+    travel inside the module's arguments and reach the command only through its process environment (readable by
+    its own user and root alone, C(/proc/<pid>/environ)). The values of O(secret_environment) are C(no_log), never
+    logged nor returned, and masked in the command's output.
   - With O(lock), the command runs while this module holds the MySQL/MariaDB named lock of that name (C(GET_LOCK)),
     for a database-wide step (the cache table's creation) that the app hosts of a fleet would otherwise race on.
 author:
@@ -56,9 +56,21 @@ options:
   environment:
     description:
       - Environment variables for the command, on top of the module's own. Values are passed as strings.
-      - The values are never logged nor returned (they often hold E(SECRET_KEY) or passwords).
+      - These values are shown in the module's invocation, except those whose names look secret (a word
+        C(PASSWORD), C(SECRET), C(TOKEN), ..., or C(KEY) last) or that are URLs with a password, which are masked
+        in the result. Put secrets in O(secret_environment), which is never logged, not even in the managed
+        host's syslog.
     type: dict
     default: {}
+  secret_environment:
+    description:
+      - Environment variables for the command whose values are never logged nor returned (E(SECRET_KEY),
+        passwords). Ansible masks each value wherever it occurs in the result, so keep common words and numbers
+        in O(environment).
+      - The filter P(mall.cache_migration.app_environment#filter) splits an environment into the two options.
+    type: dict
+    default: {}
+    version_added: 1.1.0
   lock:
     description:
       - Name of a MySQL/MariaDB named lock to hold while the command runs, on the server of the connection options.
@@ -79,7 +91,8 @@ EXAMPLES = r'''
   mall.cache_migration.project_command:
     argv: [/srv/mall-server/venv/bin/python, manage.py, createcachetable, mall_server_cache]
     chdir: /srv/mall-server
-    environment: "{{ mall_app_environment }}"
+    environment: "{{ mall_app_environment | mall.cache_migration.app_environment('plain') }}"
+    secret_environment: "{{ mall_app_environment | mall.cache_migration.app_environment('secret') }}"
     lock: mall.cache_migration/mall_server
     login_host: db.example
     login_user: mall_user
@@ -89,7 +102,8 @@ EXAMPLES = r'''
   mall.cache_migration.project_command:
     cmd: /srv/mall-server/bin/mall-serverctl restart
     chdir: /srv/mall-server
-    environment: "{{ mall_app_environment }}"
+    environment: "{{ mall_app_environment | mall.cache_migration.app_environment('plain') }}"
+    secret_environment: "{{ mall_app_environment | mall.cache_migration.app_environment('secret') }}"
 '''
 
 RETURN = r'''
@@ -124,17 +138,17 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.mall.cache_migration.plugins.module_utils._app_environment import (
+    app_environment,
+    app_environment_argument_spec,
+    mask_secret_environment,
+)
 from ansible_collections.mall.cache_migration.plugins.module_utils.database import (
     DatabaseConnectionError,
     connect,
     connection_argument_spec,
     describe_server,
 )
-
-
-def command_environment(environment):
-    """The extra environment as strings (YAML gives numbers and booleans too)."""
-    return {str(name): str(value) for name, value in environment.items()}
 
 
 def describe_holder(row):
@@ -155,16 +169,17 @@ def take_lock(cursor, name, timeout):
 
 def main():
     argument_spec = connection_argument_spec()
+    argument_spec.update(app_environment_argument_spec())
     argument_spec.update(
         argv=dict(type='list', elements='str'),
         cmd=dict(type='str'),
         chdir=dict(type='path', required=True),
-        environment=dict(type='dict', default={}, no_log=True),
         lock=dict(type='str'),
         lock_timeout=dict(type='int', default=600),
     )
     module = AnsibleModule(argument_spec=argument_spec, mutually_exclusive=[('argv', 'cmd')],
                            required_one_of=[('argv', 'cmd')], supports_check_mode=False)
+    mask_secret_environment(module)
     params = module.params
     argv = params['argv'] or shlex.split(params['cmd'])
     result = dict(changed=True, cmd=argv)
@@ -184,7 +199,7 @@ def main():
                                  % (params['lock'], describe_server(login), params['lock_timeout'], holder), **result)
     try:
         # As given: no ~ or $VAR expansion (no shell would see one either).
-        rc, out, err = module.run_command(argv, cwd=params['chdir'], environ_update=command_environment(params['environment']),
+        rc, out, err = module.run_command(argv, cwd=params['chdir'], environ_update=app_environment(module),
                                           expand_user_and_vars=False)
     finally:
         if connection is not None:

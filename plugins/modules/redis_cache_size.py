@@ -24,25 +24,8 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - mall.cache_migration.attributes
   - mall.cache_migration.attributes.read_only
+  - mall.cache_migration.redis
 options:
-  host:
-    description: Redis host, as the managed host reaches it.
-    type: str
-    required: true
-  port:
-    description: Redis port.
-    type: int
-    default: 6379
-  username:
-    description: ACL user name for C(AUTH).
-    type: str
-  password:
-    description: Password for C(AUTH).
-    type: str
-  timeout:
-    description: Seconds to wait for the connection and for each reply.
-    type: int
-    default: 60
   db:
     description: The Redis database of the cache (the number at the end of its C(LOCATION)).
     type: int

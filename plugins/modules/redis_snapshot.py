@@ -18,7 +18,12 @@ description:
     the Python standard library alone.
   - Before the transfer, a separate connection reads C(INFO server) and
     C(INFO keyspace), so the result tells which Redis version wrote the file and
-    how many keys each database held.
+    how many keys each database held, and C(CONFIG GET) of C(dir), C(dbfilename),
+    C(appendonly), C(appendfilename) and C(appenddirname), so it tells where that
+    server reads its data at start (RV(data_config)).
+  - Where C(CONFIG) is renamed or refused, RV(data_config) comes from the server's
+    command line (O(command), O(working_dir)); when that does not tell either, the
+    module fails before the transfer.
   - The file is written to a temporary file in the directory of O(dest) and
     renamed into place, so O(dest) is either the old or the complete new file.
     The payload is checked for the RDB magic C(REDIS) and for the end-of-file
@@ -50,8 +55,9 @@ options:
       - ACL user to authenticate as (Redis 6 or later), sent as C(AUTH username password).
       - When omitted and O(password) is set, C(AUTH password) authenticates as the C(default) user.
       - The user needs the ACL permissions C(+info), C(+replconf) and C(+sync),
-        for example C(ACL SETUSER snapshot on >secret +info +replconf +sync).
-        No key permissions are needed.
+        for example C(ACL SETUSER snapshot on >secret +info +replconf +sync +config|get).
+        No key permissions are needed. Without C(+config|get), O(command) must tell
+        where the server keeps its data.
     type: str
     version_added: 1.0.0
   password:
@@ -75,6 +81,23 @@ options:
     type: path
     required: true
     version_added: 1.0.0
+  command:
+    description:
+      - The server's command line (a container's entrypoint and command together), read
+        when C(CONFIG GET) is refused or renamed, the way C(redis-server) reads it (C(--dir),
+        C(--dbfilename), C(--appendonly), C(--appendfilename), C(--appenddirname), else its defaults).
+      - When it names a config file, the command line must itself set C(dir), C(dbfilename) and
+        C(appendonly) (and C(appendfilename) with C(--appendonly yes)), since the file is not read.
+    type: list
+    elements: str
+    default: []
+    version_added: 1.2.0
+  working_dir:
+    description:
+      - The directory O(command) starts in (a container's C(WorkingDir)), which is the default and
+        the base of a relative C(dir).
+    type: str
+    version_added: 1.2.0
   mode:
     description:
       - Permissions of O(dest), as for M(ansible.builtin.file), for example V('0640').
@@ -89,7 +112,7 @@ attributes:
     details:
       - Connects, authenticates and reads C(INFO), so an unreachable server, a wrong
         password or a missing C(+info) permission fail as they would in a real run,
-        and RV(keyspace) and RV(redis_version) are returned.
+        and RV(keyspace), RV(redis_version) and RV(data_config) are returned.
       - C(SYNC) is not sent, so a missing C(+sync) or C(+replconf) permission and
         failures of the transfer itself are not detected.
       - Always reports a change, since a real run always writes a new snapshot (see O(ignore:attributes.idempotent)).
@@ -210,6 +233,42 @@ keyspace:
       description: Number of those keys that have a time to live.
       type: int
       sample: 100
+data_config:
+  description:
+    - Where the server reads its data at start, from C(CONFIG GET) or else from O(command)
+      (RV(data_config_source)). A restore puts the snapshot at C(dir)/C(dbfilename), or, with
+      C(appendonly) V(yes), at C(dir)/C(appendfilename), which Redis 7 takes as the base of its
+      append-only file and Redis 4 to 6 as its RDB preamble.
+  returned: success
+  type: dict
+  sample: {"dir": "/data", "dbfilename": "dump.rdb", "appendonly": "yes", "appendfilename": "appendonly.aof", "appenddirname": "appendonlydir"}
+  contains:
+    dir:
+      description: The server's data directory, absolute.
+      type: str
+    dbfilename:
+      description: The RDB file the server loads when C(appendonly) is V(no).
+      type: str
+    appendonly:
+      description: V(yes) when the server loads its append-only file instead of the RDB file.
+      type: str
+    appendfilename:
+      description: The append-only file's name (Redis 7, the base name of its files in C(appenddirname)).
+      type: str
+    appenddirname:
+      description: The directory of the append-only files in C(dir) (Redis 7 or later; absent before).
+      type: str
+data_config_source:
+  description: Where RV(data_config) comes from. V(config) is C(CONFIG GET), V(command) is O(command).
+  returned: success
+  type: str
+  choices: [config, command]
+  sample: config
+config_error:
+  description: Why C(CONFIG GET) gave nothing (the server's error reply), when RV(data_config_source) is V(command).
+  returned: when CONFIG GET was refused
+  type: str
+  sample: "ERR unknown command 'CONFIG', with args beginning with: 'GET' 'dir'"
 '''
 
 import hashlib
@@ -225,9 +284,11 @@ from ansible_collections.mall.cache_migration.plugins.module_utils._redis_wire i
     RedisWireError,
     ReplyError,
     connect,
+    data_config_from_command,
     parse_info,
     parse_int,
     parse_keyspace,
+    read_data_config,
     redis_common_argument_spec,
 )
 
@@ -306,7 +367,26 @@ def read_server_info(params) -> dict:
                  params['password'], params['username']) as conn:
         server = parse_info(conn.command('INFO', 'server'))
         keyspace = parse_keyspace(parse_info(conn.command('INFO', 'keyspace')))
-    return dict(redis_version=server.get('redis_version'), keyspace=keyspace)
+        info = dict(redis_version=server.get('redis_version'), keyspace=keyspace)
+        try:
+            info.update(data_config=read_data_config(conn), data_config_source='config')
+        except ReplyError as exc:
+            # Renamed or disabled (rename-command, ACL): the command line may still tell.
+            info['config_error'] = exc.message
+    return info
+
+
+def data_config_from_params(params, info) -> dict:
+    """data_config and its source from the command line, for a server that refused CONFIG GET."""
+    try:
+        config = data_config_from_command(params['command'], params['working_dir'])
+    except ValueError as exc:
+        raise SnapshotError(
+            'Redis at %s:%d refused CONFIG GET (%s), and %s, so where it reads its data at start is unknown and a '
+            'restore could not put the snapshot there. Allow CONFIG GET (ACL +config|get) or give the command line '
+            'that sets --dir, --dbfilename and --appendonly. Nothing was written.'
+            % (params['host'], params['port'], info['config_error'], exc if params['command'] else 'no command was given')) from None
+    return dict(data_config=config, data_config_source='command')
 
 
 def fetch_snapshot(params, out) -> dict:
@@ -376,6 +456,8 @@ def main():
     argument_spec.update(
         dest=dict(type='path', required=True),
         mode=dict(type='raw', default='0600'),
+        command=dict(type='list', elements='str', default=[]),
+        working_dir=dict(type='str'),
     )
     module = AnsibleModule(
         argument_spec=argument_spec,
@@ -396,6 +478,11 @@ def main():
     except (OSError, RedisWireError) as exc:
         module.fail_json(msg=explain(exc, 'INFO', params))
     result['dest'] = dest
+    if 'data_config' not in result:
+        try:
+            result.update(data_config_from_params(params, result))
+        except SnapshotError as exc:
+            module.fail_json(msg=str(exc), **result)
     if module.check_mode:
         module.exit_json(changed=True, **result)
 

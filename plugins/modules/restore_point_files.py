@@ -18,9 +18,14 @@ description:
     (mode 0700), and copies each existing file of O(files) to C(files/<its absolute path>) (mode
     0600), recording its owner, group, mode, size and sha256 (RV(restored_files)). A copy that is
     already there with the same sha256 is not written again.
-  - O(step=manifest) writes the O(parts) given, lists every file the restore point holds with its
-    sha256, writes C(manifest.json) (the restore point is valid from then on) and points
-    C(<root>/current) at it.
+  - O(step=dump) checks the database dump that mysqldump wrote to C(database.partial.sql.gz) (RV(layout.database_dump_partial)),
+    a whole gzip stream (what C(gzip -t) checks), mysqldump's last line C(-- Dump completed) at the end of the SQL, a size
+    above zero. It makes the file 0600 and returns its sha256 (RV(dump)). A dump that fails a check is removed and the
+    module fails with RV(dump.problem); no file is ever left under the dump's final name.
+  - O(step=manifest) writes the O(parts) given, flushes every file and directory of the restore point to the disk
+    (fsync), lists every file the restore point holds with its sha256, writes C(manifest.json) (flushed too; the
+    restore point is valid from then on) and points C(<root>/current) at it. With O(database_dump_sha256), the
+    checked dump is listed under its final name C(database.sql.gz) and only then renamed to it.
   - O(step=migrated) records the sha256 of the kept files as they are now (the migration's result)
     in C(migrated.json); a rollback compares with it.
   - O(step=finished) removes the C(<root>/current) link, since the migration is over; its restore
@@ -41,7 +46,7 @@ options:
   step:
     description: What to do (see the description).
     type: str
-    choices: [files, manifest, migrated, finished]
+    choices: [files, dump, manifest, migrated, finished]
     default: files
   files:
     description:
@@ -68,6 +73,14 @@ options:
       - Not logged, as the C(content) of M(ansible.builtin.copy) is not.
     type: dict
     default: {}
+  database_dump_sha256:
+    description:
+      - With O(step=manifest), the RV(dump.sha256) that O(step=dump) returned; the manifest lists the dump under its
+        final name with it, and the dump is then renamed to that name. A dump whose sha256 is no longer that one is
+        refused, nothing written.
+      - Not given (the restore point names another host's dump, or a check-mode run), no dump is listed or renamed.
+    type: str
+    version_added: 1.2.0
 attributes:
   check_mode:
     support: full
@@ -111,6 +124,19 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+dump:
+  description:
+    - With O(step=dump), the dump checked (C(path), C(sha256), C(size)); on failure C(path), C(size) and C(problem)
+      (C(empty), C(not_gzip), C(no_trailer)).
+  returned: when O(step=dump)
+  type: dict
+  version_added: 1.2.0
+  sample: {"path": "/var/backups/mall-cache-migration/20261126T071900Z/database.partial.sql.gz", "sha256": "3b1c...", "size": 48213}
+database_dump:
+  description: With O(step=manifest) and O(database_dump_sha256), the dump as the manifest lists it (C(path), C(sha256)).
+  returned: when O(step=manifest) and O(database_dump_sha256) is given
+  type: dict
+  version_added: 1.2.0
 path:
   description: The restore point's directory.
   returned: unless O(step=finished)
@@ -124,6 +150,7 @@ layout:
     path: {description: The restore point's directory., type: str}
     files: {description: The directory of the kept files' copies (C(files/<absolute path>)), type: str}
     database_dump: {description: The app database's dump., type: str}
+    database_dump_partial: {description: Where the dump is written and checked before the manifest lists it., type: str}
     pip_freeze: {description: The virtualenv's pip freeze., type: str}
     git_commit: {description: The checked-out commit., type: str}
     settings_plan: {description: The settings statements the migration changes., type: str}
@@ -177,6 +204,7 @@ migrated:
 import datetime
 import json
 import os
+import stat
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes
@@ -237,16 +265,55 @@ def write_parts(module, path):
             if write_if_changed(module, paths[part], to_bytes(text, errors='surrogate_or_strict'))]
 
 
+def check_dump(module, path):
+    dump = restore_point.layout(path)['database_dump_partial']
+    if not os.path.isfile(dump):
+        module.fail_json(msg='No database dump at %s to check. Nothing was changed.' % dump, dump={'path': dump, 'problem': 'missing'})
+    checked = restore_point.check_dump(dump)
+    if checked['problem'] is not None:
+        if not module.check_mode:
+            os.unlink(dump)
+        module.fail_json(msg='The database dump %s is not whole (%s): removed. mysqldump stopped before its end or its '
+                             'file broke; the run says why above.' % (dump, checked['problem']),
+                         dump={'path': dump, 'size': checked['size'], 'problem': checked['problem']})
+    changed = stat.S_IMODE(os.stat(dump).st_mode) != restore_point.FILE_MODE
+    if changed and not module.check_mode:
+        os.chmod(dump, restore_point.FILE_MODE)
+    return dict(changed=changed, dump={'path': dump, 'sha256': checked['sha256'], 'size': checked['size']})
+
+
+def list_dump(module, paths, contents):
+    """List the checked dump under its final name in the manifest's contents, refusing one that changed since its check."""
+    wanted = module.params['database_dump_sha256']
+    listed = [item for item in contents if item['path'] in (paths['database_dump_partial'], paths['database_dump'])]
+    if [item['checksum'] for item in listed] != [wanted]:
+        module.fail_json(msg='The database dump of %s is not the one step=dump checked (sha256 %s): found %s. Nothing was written.'
+                             % (paths['path'], wanted, ', '.join('%s (%s)' % (item['path'], item['checksum']) for item in listed) or 'none'))
+    listed[0]['path'] = paths['database_dump']
+    return {'path': paths['database_dump'], 'sha256': wanted}
+
+
 def write_manifest(module, name, root, path):
     if not os.path.isdir(path) and not module.check_mode:
         module.fail_json(msg='%s is not a restore point directory: run step=files first. Nothing was changed.' % path)
     written = write_parts(module, path)
-    manifest = dict(module.params['metadata'], created=name, contents=restore_point.contents(path) if os.path.isdir(path) else [],
+    paths = restore_point.layout(path)
+    contents = restore_point.contents(path) if os.path.isdir(path) else []
+    result = {}
+    if module.params['database_dump_sha256']:
+        result['database_dump'] = list_dump(module, paths, contents)
+    manifest = dict(module.params['metadata'], created=name, contents=contents,
                     restored_files=[{key: entry.get(key) for key in restore_point.RESTORED_FILE_KEYS}
                                     for entry in module.params['restored_files']])
-    changed = write_if_changed(module, os.path.join(path, restore_point.MANIFEST), restore_point.manifest_bytes(manifest))
+    if not module.check_mode:
+        restore_point.sync_tree(path)
+    changed = write_if_changed(module, paths['manifest'], restore_point.manifest_bytes(manifest))
+    if os.path.isfile(paths['database_dump_partial']) and 'database_dump' in result and not module.check_mode:
+        # Listed (and on the disk) first: a file under the dump's final name always has its sha256 in the manifest.
+        restore_point.rename_durably(paths['database_dump_partial'], paths['database_dump'])
+        changed = True
     changed = point_current(module, root, path) or changed or bool(written)
-    return dict(changed=changed, manifest=manifest, parts_written=written)
+    return dict(result, changed=changed, manifest=manifest, parts_written=written)
 
 
 def record_migrated(module, path):
@@ -286,13 +353,14 @@ def main():
         argument_spec=dict(
             root=dict(type='path', required=True),
             name=dict(type='str'),
-            step=dict(type='str', choices=['files', 'manifest', 'migrated', 'finished'], default='files'),
+            step=dict(type='str', choices=['files', 'dump', 'manifest', 'migrated', 'finished'], default='files'),
             files=dict(type='list', elements='path', default=[]),
             restored_files=dict(type='list', elements='dict', default=[]),
             metadata=dict(type='dict', default={}),
             parts=dict(type='dict', default={}, no_log=True),
+            database_dump_sha256=dict(type='str'),
         ),
-        required_if=[('step', step, ('name',)) for step in ('files', 'manifest', 'migrated')],
+        required_if=[('step', step, ('name',)) for step in ('files', 'dump', 'manifest', 'migrated')],
         supports_check_mode=True,
     )
     root, name, step = module.params['root'], module.params['name'], module.params['step']
@@ -305,6 +373,8 @@ def main():
     try:
         if step == 'files':
             result = take_files(module, root, path)
+        elif step == 'dump':
+            result = check_dump(module, path)
         elif step == 'manifest':
             result = write_manifest(module, name, root, path)
         else:

@@ -37,6 +37,14 @@ options:
       - When that directory is not a valid restore point, RV(restore_points) is empty and
         RV(skipped) says why.
     type: str
+  verify:
+    description:
+      - Also compare every file the manifest lists (C(contents)) with the file now, by sha256, and return
+        what differs as RV(restore_points[].verification). This reads every file, the database dump included.
+      - Only with O(name), the one restore point a rollback goes back to.
+    type: bool
+    default: false
+    version_added: 1.2.0
 seealso:
   - module: mall.cache_migration.restore_point_files
     description: Takes the files of a restore point and writes its manifest.
@@ -55,10 +63,11 @@ EXAMPLES = r'''
     msg: "{{ __restore_points.restore_points[0].path }}"
   when: __restore_points.restore_points | length > 0
 
-- name: Check one restore point by name
+- name: Check one restore point by name, every file against the sha256 its manifest records
   mall.cache_migration.restore_point_info:
     root: /var/backups/mall-cache-migration
     name: 20261126T071900Z
+    verify: true
   register: __restore_point
 '''
 
@@ -102,6 +111,24 @@ restore_points:
       description: For each file of the manifest's C(restored_files), the path of its copy in the restore point.
       type: dict
       sample: {"/srv/mall-server/.env.production": "/var/backups/mall-cache-migration/20261126T071900Z/files/srv/mall-server/.env.production"}
+    verification:
+      description: With O(verify), the files of the manifest's C(contents) compared with the files now.
+      returned: when O(verify)
+      type: dict
+      version_added: 1.2.0
+      contains:
+        checked:
+          description: The paths compared, sorted.
+          type: list
+          elements: str
+        differences:
+          description:
+            - Each file that differs, with C(part) (what it is, in words, e.g. C(database dump), C(copy of /srv/app/.env)),
+              C(path) and C(problem) (C(missing), C(sha256 differs from the manifest), C(outside the restore point)).
+          type: list
+          elements: dict
+          sample: [{"part": "database dump", "path": "/var/backups/mall-cache-migration/20261126T071900Z/database.sql.gz",
+                    "problem": "sha256 differs from the manifest"}]
 skipped:
   description: Directories under O(root) that are not restore points, with the reason.
   returned: always
@@ -131,7 +158,9 @@ def main():
         argument_spec=dict(
             root=dict(type='path', required=True),
             name=dict(type='str'),
+            verify=dict(type='bool', default=False),
         ),
+        required_if=[('verify', True, ('name',))],
         supports_check_mode=True,
     )
     name = module.params['name']
@@ -139,6 +168,11 @@ def main():
         module.fail_json(msg='name must be the bare name of a restore point (no /, not starting with .), not %r' % name)
     root = module.params['root']
     points, skipped, current = restore_point.list_restore_points(root, name)
+    if module.params['verify']:
+        for point in points:
+            point['verification'] = {
+                'checked': sorted(os.path.normpath(str(item.get('path', ''))) for item in point['manifest']['contents']),
+                'differences': restore_point.verify_contents(point['path'], point['manifest'])}
     module.exit_json(changed=False, restore_points=points, skipped=skipped, current=current,
                      current_link=os.path.join(root, restore_point.CURRENT))
 

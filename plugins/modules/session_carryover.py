@@ -135,6 +135,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.mall.cache_migration.plugins.module_utils import _session_probe
+from ansible_collections.mall.cache_migration.plugins.module_utils._app_environment import mask_secret_environment
 from ansible_collections.mall.cache_migration.plugins.module_utils._venv import (
     django_project_argument_spec,
     project_venv,
@@ -169,6 +170,7 @@ def main():
         argument_spec=django_project_argument_spec(),
         supports_check_mode=True,
     )
+    mask_secret_environment(module)
     params = module.params
     if not os.path.isdir(params['project_dir']):
         module.fail_json(msg='project_dir %s is not a directory' % params['project_dir'])

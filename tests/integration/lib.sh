@@ -17,8 +17,9 @@ elapsed() {
   python3 -c "import sys; print('${LIVE_ELAPSED_FORMAT:-%.1f}' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$2"
 }
 
-# A unique name for throwaway containers and volumes: PREFIX-SECONDS-RANDOM.
-unique_name() { printf '%s-%s-%s\n' "$1" "$(date +%s)" "$RANDOM"; }
+# A unique name for throwaway containers and volumes: PREFIX-SECONDS-RANDOM, after
+# LIVE_NAME_PREFIX when set (a shared machine: each user's containers by their own prefix).
+unique_name() { printf '%s%s-%s-%s\n' "${LIVE_NAME_PREFIX:-}" "$1" "$(date +%s)" "$RANDOM"; }
 
 # Everything registered here is removed on exit, also on failure: containers first, then
 # volumes and networks, then directories.

@@ -16,7 +16,7 @@
 #   /opt/shop/bin/shopctl restart   gunicorn --daemon, log in /opt/shop/logs/shop.log
 # The env file's path reaches the settings only through SHOP_ENV_FILE (mall_app_environment).
 # The database user `shop` has SELECT, INSERT, UPDATE, DELETE, CREATE, INDEX, DROP, ALTER,
-# LOCK TABLES on its database, not ALL.
+# LOCK TABLES, SHOW VIEW, TRIGGER on its database, not ALL (preflight wants SHOW VIEW and TRIGGER for the dump).
 #
 # Runs, with an inventory written from the README's "Inventory settings":
 #   migrate.yml with shopcore/stats.py using get_redis_connection   fails in preflight, changes nothing
@@ -147,7 +147,7 @@ done
 mariadb <<SQL
 CREATE DATABASE IF NOT EXISTS $DB_NAME CHARACTER SET utf8mb4;
 CREATE USER IF NOT EXISTS '$DB_USER'@'127.0.0.1' IDENTIFIED BY '$DB_PASSWORD';
-GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, INDEX, DROP, ALTER, LOCK TABLES ON $DB_NAME.* TO '$DB_USER'@'127.0.0.1';
+GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, INDEX, DROP, ALTER, LOCK TABLES, SHOW VIEW, TRIGGER ON $DB_NAME.* TO '$DB_USER'@'127.0.0.1';
 SQL
 
 id shop >/dev/null 2>&1 || useradd --system --home-dir "$APP" --shell /usr/sbin/nologin shop

@@ -4,7 +4,7 @@
 # for a wrong password and a user without +sync, check mode, and then the rollback path:
 # each snapshot restored into a re-created container with community.docker
 # (redis_snapshot_restore.yml), checked with redis-cli.
-# Needs scripts/bootstrap.sh to have run. Removes everything it created, also on failure.
+# LIVE_PREFIX names the container and volume (default rstest). Needs scripts/bootstrap.sh to have run. Removes everything it created, also on failure.
 set -euo pipefail
 
 # shellcheck source=tests/integration/lib.sh
@@ -12,7 +12,7 @@ set -euo pipefail
 LIVE_ELAPSED_FORMAT=%.2f
 export ANSIBLE_LOCALHOST_WARNING=false ANSIBLE_INVENTORY_UNPARSED_WARNING=false
 
-PREFIX=$(unique_name rstest)
+PREFIX=$(unique_name "${LIVE_PREFIX:-rstest}")
 CONTAINER="$PREFIX-redis"
 VOLUME="$PREFIX-data"
 PASSWORD=pw
@@ -97,7 +97,7 @@ r=$(snapshot -- "host=$IP password=wrong dest=$WORK/check/dump.rdb")
 expect "$r" "r['failed'] and 'Authentication' in r['msg']" "a wrong password must fail clearly"
 log "wrong password: $(field "$r" "r['msg']")"
 
-rcli ACL SETUSER snap on '>snappw' +info >/dev/null
+rcli ACL SETUSER snap on '>snappw' +info '+config|get' >/dev/null
 r=$(snapshot -- "host=$IP username=snap password=snappw dest=$WORK/acl/dump.rdb")
 expect "$r" "r['failed'] and '+sync' in r['msg']" "a user without +sync must be told which permission it lacks"
 log "ACL user without +sync: $(field "$r" "r['msg']")"
@@ -110,6 +110,8 @@ for mode in disk diskless; do
   SECONDS_TAKEN[$mode]=$(elapsed "$start" "$(now)")
   expect "$r" "not r['failed'] and r['sync_mode'] == '$mode' and r['changed'] is True" "snapshot in $mode mode"
   expect "$r" "r['keyspace'] == {'db0': {'keys': $KEYS, 'expires': $TTL_KEYS}}" "keyspace in $mode mode"
+  expect "$r" "r['data_config_source'] == 'config' and r['data_config'] == {'dir': '/data', 'dbfilename': 'dump.rdb',
+    'appendonly': 'no', 'appendfilename': 'appendonly.aof', 'appenddirname': 'appendonlydir'}" "data_config in $mode mode"
   [ "$(sha256sum "$WORK/$mode/dump.rdb" | cut -d' ' -f1)" = "$(field "$r" "r['sha256']")" ] || fail "sha256 of the $mode file"
   [ "$(stat -c %a "$WORK/$mode/dump.rdb")" = 600 ] || fail "mode of the $mode file"
   SIZE[$mode]=$(field "$r" "r['size']")
@@ -122,8 +124,8 @@ log "second diskless run on unchanged data: changed=$(field "$r" "r['changed']")
 rcli CONFIG SET repl-diskless-sync no >/dev/null
 rcli ACL SETUSER snap +replconf +sync >/dev/null
 r=$(snapshot -- "host=$IP username=snap password=snappw dest=$WORK/acl/dump.rdb")
-expect "$r" "not r['failed'] and r['keyspace']['db0']['keys'] == $KEYS" "ACL user with +info +replconf +sync"
-log "ACL user with +info +replconf +sync: $(field "$r" "r['size']") bytes"
+expect "$r" "not r['failed'] and r['keyspace']['db0']['keys'] == $KEYS" "ACL user with +info +config|get +replconf +sync"
+log "ACL user with +info +config|get +replconf +sync: $(field "$r" "r['size']") bytes"
 
 # redis-check-rdb verifies the CRC64 that the module leaves alone.
 for mode in disk diskless; do

@@ -7,10 +7,13 @@
 #                 quoted or escaped form counts too
 #   redis         the Redis password: --requirepass and the healthcheck of the Redis container,
 #                 REDIS_URL and REDIS_PASSWORD in the env file and the compose file, the inventory
-#   secret-key    SECRET_KEY: the env file, the compose file, and mall_app_environment for verify.yml
-#                 (cache_verify's environment option; SEC_APP_ENVIRONMENT_EVERYWHERE=1: for every run)
+#   secret-key    SECRET_KEY: the env file, the compose file, and mall_app_environment of every run
 #   env-value     a secret value of the env file that the migration keeps (JWT_SECRET_KEY)
 #   old-password  a commented-out password in the env file (#MYSQL_PASSWORD=...)
+#   env-percent   MALL_API_TOKEN in mall_app_environment, with a % in it (cron ends a command at a %)
+#   index-url-*   the user and password of mall_pip_index_url (pip ignores it: mall_pip_no_index)
+# mall_app_environment also holds common words (database, redis, 1, true): only the secrets may be
+# masked, so the runs must still read the data they decide on (the warm-up's source, verify's report).
 # Containers: an app host (mall-server of tests/fixtures/mall-server on Redis, MariaDB on
 # 127.0.0.1, the Docker socket, a syslog socket /dev/log written to /var/log/syslog) and the
 # Redis container with its volume, on a network of their own.
@@ -18,19 +21,25 @@
 # Runs at -vvv, with --diff where the run edits files:
 #   migrate.yml --diff        (ps sampled on the app host the whole run, the dump included)
 #   verify.yml -e verify_expected_backend=database -e verify_report_file=...
-#   maintain.yml
+#   maintain.yml, then the cron line of the MySQLCache cull run as cron runs it  (ps sampled)
 #   rollback.yml --diff, rollback_restore_database=true      (ps sampled, the import included)
-# and counts each canary in: the controller output of each run, verify.yml's JSON report, the
-# app host's /var/log (syslog included), the ps samples, and every file under the restore point
-# root that is not mode 0600. Every count must be 0. The checks are not vacuous: syslog must hold
-# module invocations, the ps samples a dump and an import, the restore point a dump, and each run
-# its expected result (the rollback brings the app back on Redis with the imported database).
+# with cache_settings_backend=mysql (the cull's cron entry and its env file), and counts each
+# canary in: the controller output of each run, verify.yml's JSON report, the app host's /var/log
+# (syslog included), the ps samples, the cron file of the cull, and every file under the restore
+# point root that is not mode 0600. Every count must be 0. The checks are not vacuous: syslog must
+# hold module invocations, the ps samples a dump, the cull and an import, the restore point a dump,
+# the cull's env file (0600, root) the app's secrets, and each run its expected result: a key set
+# on Redis before the migration is in the database cache after it (the warm-up read its source as
+# redis, though redis is a value of mall_app_environment), verify's report holds no masked value, and
+# the rollback removes the cron entry with its env file and brings the app back on Redis with the
+# imported database. (The rollback's warm-up does not copy a MySQLCache back: its probe lists the rows
+# of Django's DatabaseCache only, so that is not checked here.)
 #
 # Usage: secrets_canary_live.sh                    (needs scripts/bootstrap.sh to have run)
 #        SEC_KEEP_LOGS=DIR secrets_canary_live.sh  keeps every output in DIR
 #        SEC_REPORT_ONLY=1 secrets_canary_live.sh  prints the counts and fails on nothing (to
 #                                                  measure a tree that leaks)
-#        SEC_APP_ENVIRONMENT_EVERYWHERE=1 ...      SECRET_KEY in mall_app_environment of every run
+#        LIVE_NAME_PREFIX=me- secrets_canary_live.sh  its containers, network and volume named me-sec-canary-*
 set -euo pipefail
 
 # shellcheck source=tests/integration/lib.sh
@@ -47,7 +56,8 @@ DB_NAME=mall_server_dev
 DB_USER=mall_user
 RESTORE_ROOT=/var/backups/mall-cache-migration
 REPORT_ONLY=${SEC_REPORT_ONLY:-}
-APP_ENV_EVERYWHERE=()
+CULL_CRON_FILE=/etc/cron.d/mall-cache-migration-cull
+CULL_ENV_FILE=/etc/mall-cache-migration-cull.env
 
 # The canaries; each must be unique in any output, so each carries a random tail.
 TAG=$RANDOM$RANDOM
@@ -60,10 +70,13 @@ REDIS_PASSWORD=c4nRedis$TAG
 SECRET_KEY=c4nSecretKey$TAG-x9
 ENV_VALUE=c4nEnvValue$TAG
 OLD_PASSWORD=c4nOldPw$TAG
-CANARY_NAMES=(db-password-1 db-password-2 redis secret-key env-value old-password)
-CANARY_VALUES=("$DB_HEAD" "$DB_TAIL" "$REDIS_PASSWORD" "$SECRET_KEY" "$ENV_VALUE" "$OLD_PASSWORD")
+APP_TOKEN="c4nTok%en$TAG"
+INDEX_USER=c4nIdxUser$TAG
+INDEX_PASSWORD=c4nIdxPw$TAG
+CANARY_NAMES=(db-password-1 db-password-2 redis secret-key env-value old-password env-percent index-url-user index-url-password)
+CANARY_VALUES=("$DB_HEAD" "$DB_TAIL" "$REDIS_PASSWORD" "$SECRET_KEY" "$ENV_VALUE" "$OLD_PASSWORD" "$APP_TOKEN" "$INDEX_USER" "$INDEX_PASSWORD")
 # shellcheck disable=SC2090
-export DB_PASSWORD REDIS_PASSWORD SECRET_KEY ENV_VALUE OLD_PASSWORD REDIS VOLUME DB_NAME DB_USER APP
+export DB_PASSWORD REDIS_PASSWORD SECRET_KEY ENV_VALUE OLD_PASSWORD APP_TOKEN INDEX_USER INDEX_PASSWORD REDIS VOLUME DB_NAME DB_USER APP
 
 make_workdir sec-canary
 LOGS=${SEC_KEEP_LOGS:-$WORK/logs}
@@ -134,14 +147,6 @@ PY
 }
 
 write_inventory() {
-  python3 - "$WORK/app-environment.json" <<'PY'
-import json, os, sys
-with open(sys.argv[1], 'w') as f:
-    json.dump({'mall_app_environment': {'MALL_ENV_FILE': os.environ['APP'] + '/.env.development',
-                                        'SECRET_KEY': os.environ['SECRET_KEY']}}, f)
-PY
-  # SEC_APP_ENVIRONMENT_EVERYWHERE=1: every playbook gets SECRET_KEY in mall_app_environment.
-  if [ -n "${SEC_APP_ENVIRONMENT_EVERYWHERE:-}" ]; then APP_ENV_EVERYWHERE=(-e @"$WORK/app-environment.json"); fi
   cat >"$WORK/inventory/hosts.yml" <<EOF
 mall_servers:
   hosts:
@@ -158,7 +163,11 @@ settings = dict(
     mall_app_dir=app,
     mall_settings_module='mall_server.settings.development',
     mall_env_files=[f'{app}/.env.development'],
-    mall_app_environment={'MALL_ENV_FILE': f'{app}/.env.development'},
+    # Secrets, and common words that must not be masked where the roles read results.
+    mall_app_environment={'MALL_ENV_FILE': f'{app}/.env.development', 'SECRET_KEY': e['SECRET_KEY'],
+                          'MALL_API_TOKEN': e['APP_TOKEN'], 'MALL_PLAIN_DATABASE': 'database',
+                          'MALL_PLAIN_REDIS': 'redis', 'MALL_PLAIN_ONE': '1', 'MALL_PLAIN_TRUE': 'true'},
+    cache_settings_backend='mysql',
     mall_compose_file=f'{app}/docker-compose.dev.yml',
     mall_app_restart_command=f'env MALL_START_TIMEOUT=120 {app}/bin/mall-serverctl restart',
     mall_app_log_file=f'{app}/logs/mall-server.log',
@@ -174,6 +183,8 @@ settings = dict(
     mall_redis_password=e['REDIS_PASSWORD'],
     mall_pip_find_links=['/wheelhouse'],
     mall_pip_no_index=True,
+    # Never contacted (mall_pip_no_index); pip gets it all the same.
+    mall_pip_index_url=f"https://{e['INDEX_USER']}:{e['INDEX_PASSWORD']}@127.0.0.1:9/simple",
 )
 with open(sys.argv[1], 'w') as f:
     json.dump(settings, f, indent=2)
@@ -199,6 +210,10 @@ with open("/var/log/syslog", "ab", buffering=0) as log:
         log.write(sock.recv(65536).rstrip(b"\0") + b"\n")
 ' >/dev/null 2>&1 </dev/null &
 for _ in $(seq 1 50); do [ -S /dev/log ] && break; sleep 0.1; done
+# ansible.builtin.cron looks for crontab even when it writes a file of /etc/cron.d (the image has no
+# cron); no cron daemon runs: the test runs the cull's line itself, as cron would.
+printf '#!/bin/sh\nexit 0\n' >/usr/local/bin/crontab
+chmod 0755 /usr/local/bin/crontab
 
 start_mariadb
 # SQL string literal: ' doubled (the password has no backslash).
@@ -286,7 +301,7 @@ play() {
   local name=$1 want=$2 playbook=$3 rc=0 start
   shift 3
   start=$(now)
-  ansible-playbook -vvv -i "$WORK/inventory" "$ROOT/playbooks/$playbook" "${APP_ENV_EVERYWHERE[@]}" "$@" \
+  ansible-playbook -vvv -i "$WORK/inventory" "$ROOT/playbooks/$playbook" "$@" \
     >"$LOGS/$name.log" 2>&1 || rc=$?
   log "$name: ansible-playbook -vvv $playbook $* -> rc $rc in $(elapsed "$start" "$(now)") s"
   if [ "$rc" -ne "$want" ]; then
@@ -303,6 +318,27 @@ must() {
     log "not as expected: $what"
     CHECKS_FAILED+=("$what")
   fi
+}
+
+# app_cache CODE: runs Python CODE in the app's Django shell (its settings and env file), as the app would.
+app_cache() {
+  docker exec -w "$APP" -e DJANGO_SETTINGS_MODULE=mall_server.settings.development -e MALL_ENV_FILE="$APP/.env.development" \
+    "$HOST" venv/bin/python manage.py shell -c "from django.core.cache import cache; $1"
+}
+
+# The cull's line of the cron file, run as cron runs it: its command up to the first % that is not
+# escaped, each \% as %, through /bin/sh with cron's small environment.
+run_cull_as_cron() {
+  on_host python3 -c '
+import subprocess, sys
+line = next(l for l in open(sys.argv[1]) if "cull_mysql_caches" in l and not l.startswith("#"))
+job, command, i = line.rstrip("\n").split(None, 6)[6], "", 0
+while i < len(job) and job[i] != "%":
+    escaped = job.startswith("\\%", i)
+    command += "%" if escaped else job[i]
+    i += 2 if escaped else 1
+sys.exit(subprocess.run(["/bin/sh", "-c", command], env={"PATH": "/usr/bin:/bin", "HOME": "/root", "SHELL": "/bin/sh"}).returncode)
+' "$CULL_CRON_FILE"
 }
 
 # count OUTPUT FILE...: one line per canary with its number of occurrences in the files.
@@ -327,7 +363,7 @@ count() {
 }
 
 main() {
-  local total start
+  local total start probe
   total=$(now)
   start=$(now)
   write_files
@@ -335,26 +371,51 @@ main() {
   up
   log "prepared $HOST and $REDIS in $(elapsed "$start" "$(now)") s"
 
+  # A key in Redis, which the migration's warm-up copies into the database cache.
+  app_cache "cache.set('sec_probe_before', 'before', 3600)"
   ps_start migrate
   play migrate 0 migrate.yml --diff
   ps_stop migrate
-  # SECRET_KEY in mall_app_environment too, where verify.yml hands it to cache_verify's environment option.
-  # Not for the other playbooks: their task-level `environment:` (django_manage, command) puts each value on
-  # the host's command line (ps) and in the -vvv EXEC lines, see SEC_APP_ENVIRONMENT_EVERYWHERE.
-  play verify 0 verify.yml -e verify_expected_backend=database -e verify_report_file="$WORK/verify-report.json" \
-    -e @"$WORK/app-environment.json"
+  probe=$(app_cache "print(cache.get('sec_probe_before'))" 2>/dev/null | tail -1 || true)
+  must "the migration's warm-up copied the key set on Redis (read: $probe)" test "$probe" = before
+  play verify 0 verify.yml -e verify_expected_backend=database -e verify_report_file="$WORK/verify-report.json"
+  ps_start cull
   play maintain 0 maintain.yml
+  run_cull_as_cron >"$LOGS/cull.log" 2>&1 || CHECKS_FAILED+=("the cull's cron line failed: $(tail -3 "$LOGS/cull.log")")
+  ps_stop cull
+  docker cp -q "$HOST:$CULL_CRON_FILE" "$LOGS/cron-cull" || CHECKS_FAILED+=("no cron file of the cull")
+  docker cp -q "$HOST:$CULL_ENV_FILE" "$WORK/cull.env" || CHECKS_FAILED+=("no env file of the cull")
+  must "the cron line of the cull reads its env file" grep -qF ". $CULL_ENV_FILE" "$LOGS/cron-cull"
+  must "the cull's env file holds the app's secrets" grep -qF "$APP_TOKEN" "$WORK/cull.env"
+  must "the cull's env file is 0600 and root's" bash -c "[ \"\$(docker exec $HOST stat -c '%a %U' $CULL_ENV_FILE)\" = '600 root' ]"
   # A change after the migration, which the import of the dump undoes.
   on_host mariadb "$DB_NAME" -e "UPDATE sec_bulk SET pad = 'changed after the migration' WHERE id = 1"
   ps_start rollback
   play rollback 0 rollback.yml --diff -e '{"rollback_restore_database": true}'
   ps_stop rollback
+  must "the rollback removed the cull's cron file and env file" \
+    docker exec "$HOST" sh -c "! test -e $CULL_CRON_FILE && ! test -e $CULL_ENV_FILE"
+  must "verify.yml's report holds no masked value" python3 -c '
+import json, sys
+def values(node):
+    if isinstance(node, dict):
+        for value in node.values():
+            yield from values(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from values(value)
+    else:
+        yield str(node)
+sys.exit(any("VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" in v or "********" in v for v in values(json.load(open(sys.argv[1])))))
+' "$WORK/verify-report.json"
 
   # What the runs must have done, so that the search below finds what there is to find.
-  must "migrate: the app on DatabaseCache" grep -q 'DatabaseCache' "$LOGS/migrate.log"
+  must "migrate: the app on the database cache" grep -Eq 'DatabaseCache|MySQLCache' "$LOGS/migrate.log"
   must "verify.yml wrote its report" test -s "$WORK/verify-report.json"
   must "the ps samples hold the dump" grep -Eq '(mysqldump|mariadb-dump) ' "$LOGS/ps-migrate.txt"
   must "the ps samples hold the import" grep -Eq '^(/usr/bin/)?(mysql|mariadb) .*--one-database' "$LOGS/ps-rollback.txt"
+  must "the ps samples hold the cull" grep -q 'cull_mysql_caches' "$LOGS/ps-cull.txt"
+  must "the ps samples hold pip" grep -q ' -m pip install' "$LOGS/ps-migrate.txt"
   must "the rollback imported the dump (the change after the migration is undone)" \
     bash -c "[ \"\$(docker exec $HOST mariadb -N -B $DB_NAME -e \"SELECT COUNT(*) FROM sec_bulk WHERE pad = 'changed after the migration'\")\" = 0 ]"
   must "the rollback put the app back on Redis" \
@@ -379,6 +440,9 @@ main() {
   count "app host /var/log" "${log_files[@]}"
   count "ps during migrate" "$LOGS/ps-migrate.txt"
   count "ps during rollback" "$LOGS/ps-rollback.txt"
+  count "ps during the cull" "$LOGS/ps-cull.txt"
+  count "cron file of the cull" "$LOGS/cron-cull"
+  count "output of the cull" "$LOGS/cull.log"
   count "restore point, not 0600" "${loose[@]}"
   [ "${#loose[@]}" -eq 0 ] || CHECKS_FAILED+=("${#loose[@]} restore point file(s) not 0600")
 

@@ -208,6 +208,39 @@ def test_change_is_exact_and_idempotent_and_django_reports_the_database(venv, pr
     assert digests(project) == after
 
 
+# A settings module that takes CACHES from base by name, after a form feed, with U+2028 in a comment: characters
+# str.splitlines() breaks at and Python does not.
+SPLIT = ('"""Production settings.\u2028"""\nfrom .base import SECRET_KEY, INSTALLED_APPS, DATABASES, CACHES  # noqa\n'
+         '\f\nCELERY_TASK_ALWAYS_EAGER = False  # \u2028\x85\nSECURE_SSL_REDIRECT = False\n\f\nDEBUG = False\n')
+
+
+def test_odd_characters_and_a_named_import_of_caches_change_only_the_planned_statements(venv, project):
+    base = project / 'shop' / 'settings' / 'base.py'
+    split = project / 'shop' / 'settings' / 'split.py'
+    base.write_bytes(BASE.replace('\n}  # redis\n', '\n}  # redis\f\n\f\n').replace('\n', '\r\n').encode())
+    split.write_text(SPLIT)
+    originals = {path: path.read_bytes() for path in (base, split)}
+    output, result = run_module(venv, project, '--diff', prove=True, settings='shop.settings.split')
+    assert not result.get('failed'), result.get('msg')
+    assert SECRET not in output
+    assert sorted((row['file'], row['setting']) for row in result['plan']) == [
+        (str(base), 'CACHES'), (str(split), 'CELERY_TASK_ALWAYS_EAGER')]
+    assert effective_backend(venv, project, 'shop.settings.split') == 'django.core.cache.backends.db.DatabaseCache'
+    # split.py loses its CELERY line alone; base.py its CACHES alias, and nothing else (its own CELERY line is no
+    # setting of shop.settings.split).
+    assert split.read_text() == SPLIT.replace('CELERY_TASK_ALWAYS_EAGER = False  # \u2028\x85\n', '')
+    old_base, new_base = originals[base].decode(), base.read_bytes().decode()
+    alias = old_base[old_base.index("{\r\n        'BACKEND'"):old_base.index('    }\r\n}  # redis') + len('    }')]
+    assert new_base.replace(new_base[new_base.index("{\r\n        'BACKEND'"):new_base.index('    }\r\n}  # redis')
+                                     + len('    }')], alias) == old_base
+    assert "'LOCATION': 'shop_cache'," in new_base
+
+    after = digests(project)
+    dummy, again = run_module(venv, project, settings='shop.settings.split')
+    assert not again['changed'] and again['plan'] == []
+    assert digests(project) == after
+
+
 @pytest.mark.parametrize('settings_text, message', [
     ('from .base import *\nimport os\nCACHES = dict(default={"BACKEND": "x"}) if os.environ.get("X") else {}\n',
      'development.py:3: CACHES is built by IfExp'),

@@ -45,6 +45,27 @@ def test_a_value_outside_its_kind_is_named(var, value):
     assert broken({var: value, 'mall_db_host': 'db'}) == [var]
 
 
+@pytest.mark.parametrize('var', ['mall_db_name', 'mall_fleet_table', 'mall_cache_table'])
+@pytest.mark.parametrize('special', ['$', '`', ' ', ';', '&', '|', '*', '(', "'", '"', '\\', '!', '#', '~'])
+def test_a_shell_special_character_in_a_mysql_identifier_is_refused(var, special):
+    # community.mysql's dump passes --ignore-table=<db>.<table> through a shell, where $x expands.
+    assert broken({var: f'mall{special}x'}) == [var]
+
+
+@pytest.mark.parametrize('var, value', [
+    ('mall_db_name', 'mall_server-2'), ('mall_fleet_table', 'Fleet_9'), ('mall_cache_table', 'django_cache'),
+    ('cache_settings_cull_frequency', 1), ('cache_settings_cull_frequency', '3'),
+])
+def test_a_plain_identifier_and_a_cull_frequency_of_at_least_one_pass(var, value):
+    assert broken({var: value}) == []
+
+
+@pytest.mark.parametrize('value', [0, '0', -1])
+def test_a_cull_frequency_of_zero_is_refused(value):
+    # Django's CULL_FREQUENCY 0 empties the whole cache each time it reaches MAX_ENTRIES.
+    assert broken({'cache_settings_cull_frequency': value}) == ['cache_settings_cull_frequency']
+
+
 def test_only_set_variables_are_checked_in_the_order_of_the_rules():
     assert broken({}) == []
     assert broken({'mall_db_name': '', 'mall_app_dir': 'x'}) == ['mall_app_dir', 'mall_db_name']

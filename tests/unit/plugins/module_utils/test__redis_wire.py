@@ -206,3 +206,75 @@ def test_common_argument_spec_hides_password():
     assert spec['password']['no_log'] is True
     assert spec['host']['required'] is True
     assert spec['port']['default'] == 6379
+
+
+@pytest.mark.parametrize('reply, expected', [
+    ([b'dir', b'/data'], {'dir': '/data'}),
+    ([], {}),
+    ([b'dir', b'/bitnami/redis/data', b'dbfilename', b'dump.rdb'], {'dir': '/bitnami/redis/data', 'dbfilename': 'dump.rdb'}),
+])
+def test_parse_config_get(reply, expected):
+    assert wire.parse_config_get(reply) == expected
+
+
+@pytest.mark.parametrize('reply', [[b'dir'], b'/data', None])
+def test_parse_config_get_rejects_other_replies(reply):
+    with pytest.raises(wire.ProtocolError):
+        wire.parse_config_get(reply)
+
+
+DEFAULTS = {'dbfilename': 'dump.rdb', 'appendonly': 'no', 'appendfilename': 'appendonly.aof', 'appenddirname': 'appendonlydir'}
+
+
+@pytest.mark.parametrize('argv, working_dir, expected', [
+    # The official image: docker-entrypoint.sh redis-server, in /data.
+    (['docker-entrypoint.sh', 'redis-server'], '/data', dict(DEFAULTS, dir='/data')),
+    (['redis-server', '--dir', '/bitnami/redis/data', '--appendonly', 'yes'], None,
+     dict(DEFAULTS, dir='/bitnami/redis/data', appendonly='yes')),
+    (['/usr/bin/redis-server', '--requirepass', 'pw', '--dir', 'data', '--dbfilename', 'cache.rdb'], '/srv',
+     dict(DEFAULTS, dir='/srv/data', dbfilename='cache.rdb')),
+    (['redis-server', '--save', '', '--DIR', '/d/'], None, dict(DEFAULTS, dir='/d')),
+    # A config file: the command line must set what a restore needs.
+    (['redis-server', '/etc/redis.conf', '--dir', '/data', '--dbfilename', 'dump.rdb', '--appendonly', 'no'], None,
+     {'dir': '/data', 'dbfilename': 'dump.rdb', 'appendonly': 'no'}),
+], ids=['official-image', 'bitnami-dir', 'relative-dir', 'case-and-empty-value', 'config-file-overridden'])
+def test_data_config_from_command(argv, working_dir, expected):
+    assert wire.data_config_from_command(argv, working_dir) == expected
+
+
+@pytest.mark.parametrize('argv, match', [
+    (['/opt/bitnami/scripts/redis/run.sh'], 'does not run redis-server'),
+    (['redis-server', '/etc/redis.conf'], 'may set dir, dbfilename, appendonly'),
+    (['redis-server', '/etc/redis.conf', '--dir', '/data', '--dbfilename', 'd.rdb', '--appendonly', 'yes'],
+     'may set appendfilename'),
+])
+def test_data_config_from_command_refuses(argv, match):
+    with pytest.raises(ValueError, match=match):
+        wire.data_config_from_command(argv)
+
+
+RECORDED = {'db0': {'keys': 1000, 'expires': 100}, 'db1': {'keys': 10, 'expires': 0}}
+LOADED_ALL = {'rdb_last_load_keys_loaded': '1010', 'rdb_last_load_keys_expired': '0'}
+
+
+@pytest.mark.parametrize('keyspace, persistence, tolerance, expected', [
+    # Everything back.
+    (RECORDED, LOADED_ALL, 0, []),
+    # The TTL keys expired in between: Redis dropped them while loading, the rest is there.
+    ({'db0': {'keys': 900, 'expires': 0}, 'db1': {'keys': 10, 'expires': 0}},
+     {'rdb_last_load_keys_loaded': '910', 'rdb_last_load_keys_expired': '100'}, 0, []),
+    # Redis ignored the file (appendonly yes, or another dir): empty.
+    ({}, {'rdb_last_load_keys_loaded': '0', 'rdb_last_load_keys_expired': '0'}, 0,
+     [dict(what='keys read from the snapshot at start', expected=1010, found=0),
+      dict(what='keys without a TTL in db0', expected=900, found=0),
+      dict(what='keys without a TTL in db1', expected=10, found=0)]),
+    # Redis before 7 does not count what it loaded: the keys without a TTL still tell.
+    ({'db0': {'keys': 500, 'expires': 0}}, {}, 0,
+     [dict(what='keys without a TTL in db0', expected=900, found=500),
+      dict(what='keys without a TTL in db1', expected=10, found=0)]),
+    # A few keys deleted between the count and the snapshot, within the tolerance.
+    ({'db0': {'keys': 995, 'expires': 100}, 'db1': {'keys': 10, 'expires': 0}},
+     {'rdb_last_load_keys_loaded': '1005', 'rdb_last_load_keys_expired': '0'}, 0.01, []),
+], ids=['all-back', 'ttl-keys-expired', 'empty', 'redis-6-short', 'within-tolerance'])
+def test_restore_shortfall(keyspace, persistence, tolerance, expected):
+    assert wire.restore_shortfall(RECORDED, keyspace, persistence, tolerance) == expected

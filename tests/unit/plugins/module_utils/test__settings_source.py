@@ -372,3 +372,48 @@ def test_nothing_to_move_adds_no_app():
                % "django.core.cache.backends.locmem.LocMemCache"}
     dummy, edits = plan(modules, options=MYSQL)
     assert edits == []
+
+
+TWO_ALIASES = '''CACHES = {
+    "default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": "redis://127.0.0.1:6379/1"%s},
+    "carts": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": "redis://127.0.0.1:6379/2"%s},
+    "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+}
+'''
+
+
+@pytest.mark.parametrize("default, carts", [
+    ("", ""),
+    (', "KEY_PREFIX": "mall"', ', "KEY_PREFIX": "mall"'),
+    (', "KEY_PREFIX": "mall", "VERSION": 2', ', "VERSION": 2, "KEY_PREFIX": "mall"'),
+])
+def test_two_redis_aliases_that_would_share_the_table_and_its_keys_are_refused_by_name(default, carts):
+    with pytest.raises(Refusal, match=r"The CACHES aliases 'carts' and 'default' would share the table mall_cache"):
+        plan({"app.settings": TWO_ALIASES % (default, carts)})
+
+
+def test_aliases_whose_settings_read_the_same_prefix_are_refused_by_what_django_read():
+    text = TWO_ALIASES % (', "KEY_PREFIX": config("A")', ', "KEY_PREFIX": config("B")')
+    runtime = {"caches": {"default": {"backend": REDIS, "key_prefix": "shop"},
+                          "carts": {"backend": REDIS, "key_prefix": "shop"}}}
+    with pytest.raises(Refusal, match=r"'carts' and 'default'"):
+        plan({"app.settings": text}, runtime=runtime)
+
+
+@pytest.mark.parametrize("default, carts", [
+    (', "KEY_PREFIX": "mall"', ', "KEY_PREFIX": "carts"'),
+    (', "KEY_PREFIX": "mall"', ''),
+    ('', ', "VERSION": 2'),
+    ('', ', "KEY_FUNCTION": "shop.cache.carts_key"'),
+])
+def test_two_redis_aliases_with_their_own_namespace_are_both_planned(default, carts):
+    dummy, edits = plan({"app.settings": TWO_ALIASES % (default, carts)})
+    assert sorted(edit.describe()["reason"] for edit in edits if edit.setting == "CACHES") == [
+        "CACHES['carts'] on Redis becomes DatabaseCache on mall_cache",
+        "CACHES['default'] on Redis becomes DatabaseCache on mall_cache"]
+
+
+def test_an_alias_django_does_not_use_any_more_is_not_compared():
+    runtime = {"caches": {"default": {"backend": REDIS, "key_prefix": ""}}}
+    dummy, edits = plan({"app.settings": TWO_ALIASES % ("", "")}, runtime=runtime)
+    assert len([edit for edit in edits if edit.setting == "CACHES"]) == 2

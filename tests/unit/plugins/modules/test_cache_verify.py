@@ -14,6 +14,8 @@ the symlink in .cache/collections and then refuses the work tree):
 """
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import datetime
 import decimal
 import json
@@ -151,9 +153,11 @@ def test_app_python(params, python):
 
 
 def test_project_environment_adds_the_settings_and_stringifies_values():
-    env = _venv.project_environment(dict(settings='mall_server.settings.production',
+    module = SimpleNamespace(params=dict(settings='mall_server.settings.production', secret_environment={'SECRET_KEY': 's'},
                                          environment={'MALL_ENV_FILE': '/srv/.env', 'WORKERS': 4}))
-    assert env == {'MALL_ENV_FILE': '/srv/.env', 'WORKERS': '4', 'DJANGO_SETTINGS_MODULE': 'mall_server.settings.production'}
+    env = _venv.project_environment(module)
+    assert env == {'MALL_ENV_FILE': '/srv/.env', 'WORKERS': '4', 'SECRET_KEY': 's',
+                   'DJANGO_SETTINGS_MODULE': 'mall_server.settings.production'}
 
 
 @pytest.mark.parametrize('name, quoted', [('mall_server_cache', '`mall_server_cache`'), ('we`ird', '`we``ird`')])

@@ -6,6 +6,11 @@ table, those without a TTL without expiry) and rollback (the keys written since 
 """
 from __future__ import annotations
 
+import inspect
+import json
+import subprocess
+import sys
+
 import pytest
 
 from ansible_collections.mall.cache_migration.plugins.module_utils import _session_probe as probe
@@ -163,5 +168,12 @@ def test_results_say_what_was_copied_and_what_the_source_was():
     assert captured['source_kind'] == 'database' and captured['changed'] is False
 
 
-def test_the_probe_source_still_runs_as_one_script():
-    compile(probe.__loader__.get_source(probe.__name__), '_session_probe.py', 'exec')
+def test_the_probe_source_runs_alone_as_the_module_runs_it():
+    """The module sends the probe's source to `python -c` in the project's venv: it must run with the standard
+    library alone (-S: no site-packages, so no ansible), read its parameters on stdin and print one JSON report,
+    here that Django is missing."""
+    source = inspect.getsource(probe)
+    run = subprocess.run([sys.executable, '-I', '-S', '-c', source], input=json.dumps({'task': 'capture', 'alias': 'default'}),
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert (run.returncode, run.stderr) == (0, '')
+    assert json.loads(run.stdout) == {'error': "ModuleNotFoundError: No module named 'django'"}

@@ -85,15 +85,34 @@ def test_a_lock_without_owner_is_held_by_nobody_known(run_module, lock):
     assert (result['taken'], result['held'], result['owner']) == (False, True, None)
 
 
-def test_release_removes_the_lock_once(run_module, lock):
+def test_release_removes_this_runs_lock_once(run_module, lock):
     held_by(lock, OWNER)
-    assert run_module(main, {'path': str(lock), 'state': 'absent'}, check_mode=True)['changed']
+    release = {'path': str(lock), 'state': 'absent', 'owner': OWNER}
+    assert run_module(main, release, check_mode=True)['changed']
     assert lock.exists()
-    assert run_module(main, {'path': str(lock), 'state': 'absent'})['changed']
+    released = run_module(main, release)
+    assert (released['changed'], released['held']) == (True, False)
     assert not lock.exists()
-    assert not run_module(main, {'path': str(lock), 'state': 'absent'})['changed']
+    assert not run_module(main, release)['changed']
 
 
-def test_taking_needs_an_owner(run_module, lock):
-    result = run_module(main, {'path': str(lock)})
-    assert result['failed'] and 'owner is required' in result['msg'] and not lock.exists()
+@pytest.mark.parametrize('recorded', [OTHER, dict(OWNER, started='2026-12-02T03:00:01Z'), None])
+def test_release_leaves_a_lock_this_run_does_not_hold(run_module, lock, recorded):
+    """Another run's lock (one that took over this run's, say), or one with no owner.json, stays."""
+    if recorded is None:
+        lock.mkdir()
+    else:
+        held_by(lock, recorded)
+    for check_mode in (True, False):
+        result = run_module(main, {'path': str(lock), 'state': 'absent', 'owner': OWNER}, check_mode=check_mode)
+        assert (result['changed'], result['held'], result['owner']) == (False, True, recorded)
+    assert lock.is_dir()
+    if recorded is not None:
+        assert json.loads((lock / 'owner.json').read_text()) == recorded
+
+
+@pytest.mark.parametrize('state', ['present', 'absent'])
+def test_taking_and_releasing_need_an_owner(run_module, lock, state):
+    held_by(lock, OWNER)
+    result = run_module(main, {'path': str(lock), 'state': state})
+    assert result['failed'] and 'owner is required' in result['msg'] and lock.exists()

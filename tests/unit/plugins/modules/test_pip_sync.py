@@ -476,18 +476,29 @@ def test_venv_problems_ignores_packages_outside_the_venv(pip_check, problems):
     assert pip_sync.venv_problems(pip_check, {'django', 'kombu', 'vine', 'pip'}) == problems
 
 
+INDEX_DEFAULTS = {'index_url': None, 'extra_index_urls': [], 'find_links': [], 'no_index': False, 'timeout': 15}
+
+
 @pytest.mark.parametrize('params, expected', [
     ({}, ['--timeout', '15']),
-    ({'index_url': 'https://mirror/simple', 'extra_index_urls': ['https://a/simple', 'https://b/simple']},
-     ['--timeout', '15', '--index-url', 'https://mirror/simple',
-      '--extra-index-url', 'https://a/simple', '--extra-index-url', 'https://b/simple']),
+    ({'index_url': 'https://deploy:s3cret@mirror/simple', 'extra_index_urls': ['https://a/simple', 'https://b/simple']},
+     ['--timeout', '15']),
     ({'find_links': ['/srv/wheelhouse'], 'no_index': True, 'timeout': 3},
      ['--timeout', '3', '--find-links', '/srv/wheelhouse', '--no-index']),
 ])
 def test_index_args(params, expected):
-    defaults = {'index_url': None, 'extra_index_urls': [], 'find_links': [], 'no_index': False,
-                'timeout': 15}
-    assert pip_sync.index_args(dict(defaults, **params)) == expected
+    assert pip_sync.index_args(dict(INDEX_DEFAULTS, **params)) == expected
+
+
+def test_the_index_urls_reach_pip_through_its_environment_and_are_no_log():
+    """An index URL may hold credentials: never on pip's command line (ps), never in the module's output."""
+    params = dict(INDEX_DEFAULTS, index_url='https://deploy:s3cret@mirror/simple', extra_index_urls=['https://a/simple', 'https://b/simple'])
+    assert pip_sync.index_environment(params) == {'PIP_INDEX_URL': 'https://deploy:s3cret@mirror/simple',
+                                                  'PIP_EXTRA_INDEX_URL': 'https://a/simple https://b/simple'}
+    assert pip_sync.index_environment(INDEX_DEFAULTS) == {}
+    spec = pip_sync.argument_spec()
+    assert spec['index_url']['no_log'] is True
+    assert spec['extra_index_urls']['no_log'] is True
 
 
 @pytest.mark.parametrize('version, message', [

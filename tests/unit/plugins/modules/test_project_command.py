@@ -3,7 +3,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
+import shutil
+import subprocess
 import sys
+
+import pytest
+
+from tests.unit.conftest import COLLECTIONS_PATH
 
 from ansible_collections.mall.cache_migration.plugins.modules import project_command
 
@@ -50,3 +58,30 @@ def test_a_failing_command_fails_with_its_code_and_output(run_module, tmp_path):
 def test_the_holder_of_a_lock_is_named_or_said_to_be_gone():
     assert project_command.describe_holder((7, 'mall_user', '10.0.0.5:41234')) == 'connection 7 of mall_user from 10.0.0.5:41234'
     assert project_command.describe_holder(None) == 'a connection that is gone by now'
+
+
+@pytest.mark.parametrize('password_option', ['secret_environment', 'environment'])
+def test_only_secrets_are_masked_in_the_result_at_vvv(tmp_path, password_option):
+    """Ansible masks every occurrence of a no_log value: a common word in the app's environment
+    (MYSQL_DATABASE=database) must not mask the data of the result, a password must never show,
+    whether it comes as a secret or among the plain values under a name that looks secret."""
+    if shutil.which('ansible') is None:
+        pytest.skip('ansible is not on PATH')
+    password, url_password = 'c4nPassw0rd-4711', 'c4nUrlPw-4711'
+    script = 'echo "$MYSQL_DATABASE $CACHE_BACKEND $WORKERS $USE_TZ $DB_PASSWORD $MALL_REDIS_URL"'
+    args = dict(argv=['sh', '-c', script], chdir=str(tmp_path),
+                environment={'MYSQL_DATABASE': 'database', 'CACHE_BACKEND': 'redis', 'WORKERS': 1, 'USE_TZ': True,
+                             'MALL_REDIS_URL': 'redis://:%s@redis:6379/0' % url_password})
+    args.setdefault(password_option, {})['DB_PASSWORD'] = password
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS_PATH), ANSIBLE_NOCOLOR='1',
+               ANSIBLE_LOCALHOST_WARNING='0', ANSIBLE_INVENTORY_UNPARSED_WARNING='0')
+    proc = subprocess.run(['ansible', 'localhost', '-m', 'mall.cache_migration.project_command', '-a', json.dumps(args), '-vvv'],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False)
+    output = proc.stdout + proc.stderr
+    found = re.search(r'^localhost \| CHANGED => (\{.*)', proc.stdout, re.M | re.S)
+    assert found, output
+    result = json.loads(found[1])
+    assert result['stdout'].split()[:4] == ['database', 'redis', '1', 'True']
+    assert result['invocation']['module_args']['environment']['MYSQL_DATABASE'] == 'database'
+    assert password not in output
+    assert url_password not in output

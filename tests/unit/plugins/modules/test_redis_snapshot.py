@@ -20,12 +20,29 @@ INFO_SERVER = b'# Server\r\nredis_version:7.0.15\r\nredis_mode:standalone\r\n'
 INFO_KEYSPACE = b'# Keyspace\r\ndb0:keys=1000,expires=100,avg_ttl=3599000\r\n'
 
 
+DATA_CONFIG = {'dir': '/bitnami/redis/data', 'dbfilename': 'dump.rdb', 'appendonly': 'yes',
+               'appendfilename': 'appendonly.aof', 'appenddirname': 'appendonlydir'}
+CONFIG_REFUSED = b"-ERR unknown command 'CONFIG', with args beginning with: 'GET' 'dir'\r\n"
+
+
 def bulk(data: bytes) -> bytes:
     return b'$%d\r\n%s\r\n' % (len(data), data)
 
 
-def info_socket(auth=b'+OK\r\n'):
-    return FakeSocket(auth + bulk(INFO_SERVER) + bulk(INFO_KEYSPACE))
+def config_replies(config=None) -> bytes:
+    """The replies to one CONFIG GET per data parameter (Redis 6 has no appenddirname: an empty list)."""
+    config = DATA_CONFIG if config is None else config
+    replies = b''
+    for name in ('dir', 'dbfilename', 'appendonly', 'appendfilename', 'appenddirname'):
+        if name in config:
+            replies += b'*2\r\n' + bulk(name.encode()) + bulk(config[name].encode())
+        else:
+            replies += b'*0\r\n'
+    return replies
+
+
+def info_socket(auth=b'+OK\r\n', config=None):
+    return FakeSocket(auth + bulk(INFO_SERVER) + bulk(INFO_KEYSPACE) + (config or config_replies()))
 
 
 def framed(payload: bytes, framing: str) -> bytes:
@@ -108,6 +125,7 @@ def test_snapshot_written(run, sockets, args, framing, keepalives, chunk):
         changed=True, dest=args['dest'], size=len(RDB), sha256=hashlib.sha256(RDB).hexdigest(),
         rdb_version=10, sync_mode=framing, redis_version='7.0.15',
         keyspace={'db0': {'keys': 1000, 'expires': 100}},
+        data_config=DATA_CONFIG, data_config_source='config',
     )
     with open(args['dest'], 'rb') as f:
         assert f.read() == RDB
@@ -140,7 +158,7 @@ def test_acl_user_and_mode(run, sockets, args):
 
 
 def test_no_password_sends_no_auth(run, sockets, args):
-    info = FakeSocket(bulk(INFO_SERVER) + bulk(INFO_KEYSPACE))
+    info = FakeSocket(bulk(INFO_SERVER) + bulk(INFO_KEYSPACE) + config_replies())
     sync = FakeSocket(b'+OK\r\n+OK\r\n' + framed(RDB, 'disk'))
     sockets(info, sync)
     result, failed = run(dict(args, password=None))
@@ -154,7 +172,8 @@ def test_check_mode_reads_info_only(run, sockets, args):
     result, failed = run(args, check_mode=True)
     assert not failed, result
     assert result == dict(changed=True, dest=args['dest'], redis_version='7.0.15',
-                          keyspace={'db0': {'keys': 1000, 'expires': 100}})
+                          keyspace={'db0': {'keys': 1000, 'expires': 100}},
+                          data_config=DATA_CONFIG, data_config_source='config')
     assert len(served) == 1
     assert not os.path.exists(args['dest'])
 
@@ -281,3 +300,51 @@ def test_username_needs_password(run, sockets, args):
     result, failed = run(dict(args, username='snap', password=None))
     assert failed
     assert 'password' in result['msg']
+
+
+def test_data_config_is_read_with_config_get(run, sockets, args):
+    info = info_socket()
+    sockets(info, sync_socket(framed(RDB, 'disk')))
+    result, failed = run(args)
+    assert not failed, result
+    assert result['data_config'] == DATA_CONFIG
+    assert result['data_config_source'] == 'config'
+    assert b'*3\r\n$6\r\nCONFIG\r\n$3\r\nGET\r\n$3\r\ndir\r\n' in bytes(info.sent)
+
+
+def test_redis_6_has_no_appenddirname(run, sockets, args):
+    config = {key: value for key, value in DATA_CONFIG.items() if key != 'appenddirname'}
+    sockets(info_socket(config=config_replies(config)), sync_socket(framed(RDB, 'disk')))
+    result, failed = run(args)
+    assert not failed, result
+    assert result['data_config'] == config
+
+
+@pytest.mark.parametrize('refusal', [
+    CONFIG_REFUSED,
+    b"-NOPERM User snap has no permissions to run the 'config|get' command\r\n",
+], ids=['renamed', 'acl'])
+def test_config_refused_falls_back_to_the_command(run, sockets, args, refusal):
+    sockets(info_socket(config=refusal), sync_socket(framed(RDB, 'disk')))
+    result, failed = run(dict(args, command=['docker-entrypoint.sh', 'redis-server', '--appendonly', 'yes'],
+                              working_dir='/data'))
+    assert not failed, result
+    assert result['data_config'] == {'dir': '/data', 'dbfilename': 'dump.rdb', 'appendonly': 'yes',
+                                     'appendfilename': 'appendonly.aof', 'appenddirname': 'appendonlydir'}
+    assert result['data_config_source'] == 'command'
+    assert result['config_error'] == refusal[1:-2].decode()
+
+
+@pytest.mark.parametrize('command', [
+    [],
+    ['/opt/bitnami/scripts/redis/entrypoint.sh', '/opt/bitnami/scripts/redis/run.sh'],
+    ['redis-server', '/etc/redis/redis.conf'],
+], ids=['no-command', 'script', 'config-file'])
+def test_unknown_data_dir_fails_before_the_transfer(run, sockets, args, command):
+    served = sockets(info_socket(config=CONFIG_REFUSED))
+    result, failed = run(dict(args, command=command))
+    assert failed
+    assert 'refused CONFIG GET' in result['msg'] and 'Nothing was written' in result['msg']
+    assert 'data_config' not in result
+    assert len(served) == 1
+    assert not os.path.exists(args['dest'])
