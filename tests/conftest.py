@@ -30,9 +30,10 @@ DURATIONS = ROOT / "tests" / "durations.json"
 CHECK_TIER = ("tests/unit/", "tests/test_collection.py", "tests/test_sanity.py", "tests/test_docs.py",
               "tests/test_changelog.py", "tests/test_package.py", "tests/test_role_docs.py",
               "tests/test_debian_mirror.py")
-# Each scenario and live script has containers of its own, so they run side by side; the tests of any other
-# file share its module- and session-scoped fixtures (one ansible-test run, one sandbox) and stay on one worker.
-SPLIT_FILES = ("test_molecule.py", "test_live_scripts.py")
+# Each scenario, live script and integration target has containers of its own, so they run side by side; the
+# tests of any other file share its module- and session-scoped fixtures (one ansible-test run, one sandbox)
+# and stay on one worker.
+SPLIT_FILES = ("test_molecule.py", "test_live_scripts.py", "test_integration_targets.py")
 
 
 def schedule_unit(item):

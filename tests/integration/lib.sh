@@ -1,5 +1,4 @@
-# Shared setup of the live tests (cache_verify_live.sh, playbooks_live.sh,
-# redis_snapshot_live.sh): source it right after `set -euo pipefail`.
+# Shared setup of the live tests (the *_live.sh scripts here): source it right after `set -euo pipefail`.
 # shellcheck shell=bash
 
 # The repository root and the project's paths and names (MALL_TEST_IMAGE, MALL_WHEELHOUSE, ...).

@@ -5,7 +5,7 @@ tree (tests/conftest.py puts ANSIBLE_COLLECTIONS_PATH on sys.path for the ansibl
 
     source scripts/env.sh && pytest tests/unit -k "cache_verify or database or django_probe"
 
-The services test is tests/integration/cache_verify_live.sh. Sanity, with no ignore entries, from a
+The services test is the integration target tests/integration/targets/cache_verify. Sanity, with no ignore entries, from a
 copy of the tree under a real ansible_collections/mall/cache_migration directory (ansible-test resolves
 the symlink in .cache/collections and then refuses the work tree):
 
