@@ -10,7 +10,8 @@ Tiers: the tests of CHECK_TIER (lint, sanity, unit, docs, changelog, package) ca
 Order: under pytest-xdist (`-n N --dist loadgroup --no-loadscope-reorder`), the scheduling units are
 handed out in collection order, so they are sorted longest first by the durations that the last
 complete run measured (tests/durations.json, written by the run itself at its end), for the workers
-to end near together. A unit the file does not know yet goes first: it may be long.
+to end near together. A unit the file does not know yet goes first, as it may be long: a scenario, live script
+or integration target (a sandbox of its own) before a file of tests.
 """
 import json
 import os
@@ -60,8 +61,15 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.check)
         if item.path.name not in SPLIT_FILES:
             item.add_marker(pytest.mark.xdist_group(schedule_unit(item)))
-    # Unknown units first, then the known ones longest first; the sort is stable within a unit.
-    items.sort(key=lambda item: -known.get(schedule_unit(item), float("inf")))
+    # Unknown units first (a unit with a sandbox of its own, one of SPLIT_FILES, before a file of tests), then the
+    # known ones longest first; the sort is stable within a unit.
+    def order(item):
+        unit = schedule_unit(item)
+        if unit in known:
+            return (1, -known[unit])
+        return (0, item.path.name not in SPLIT_FILES)
+
+    items.sort(key=order)
 
 
 class DurationRecorder:
