@@ -52,8 +52,10 @@ def make_host(base):
 
 
 def run_playbook(host, playbook, extra, *args, ansible_playbook="ansible-playbook"):
+    # PYTHONHASHSEED: Ansible's message for a bad boolean lists a set of the valid ones, whose order follows the
+    # hash seed; docs/bad-input.md holds such messages as the runs print them.
     env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_RETRY_FILES_ENABLED="false",
-               ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_DEPRECATION_WARNINGS="false")
+               ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_DEPRECATION_WARNINGS="false", PYTHONHASHSEED="0")
     command = [ansible_playbook, "-i", str(host["inventory"]), str(ROOT / "playbooks" / playbook),
                "-e", json.dumps(extra), *args]
     return subprocess.run(command, capture_output=True, text=True, env=env, check=False, timeout=300)
