@@ -61,6 +61,7 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.check)
         if item.path.name not in SPLIT_FILES:
             item.add_marker(pytest.mark.xdist_group(schedule_unit(item)))
+
     # Unknown units first (a unit with a sandbox of its own, one of SPLIT_FILES, before a file of tests), then the
     # known ones longest first; the sort is stable within a unit.
     def order(item):
