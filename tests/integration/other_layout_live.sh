@@ -13,6 +13,7 @@
 #   /opt/shop/requirements/base.txt requirements
 #   /opt/shop/.venv                 virtualenv (inside the project directory)
 #   /opt/shop/config/shop.env       CRLF, comments, blank lines, `export `, quotes, no final newline
+#   /opt/shop/.env                  a link to config/shop.env, the name the inventory gives (it stays a link)
 #   /opt/shop/bin/shopctl restart   gunicorn --daemon, log in /opt/shop/logs/shop.log
 # The env file's path reaches the settings only through SHOP_ENV_FILE (mall_app_environment).
 # The database user `shop` has SELECT, INSERT, UPDATE, DELETE, CREATE, INDEX, DROP, ALTER,
@@ -328,6 +329,8 @@ python3 -m venv .venv
 chown -R shop:shop "$APP"
 chown root:shop config/shop.env
 chmod 0640 config/shop.env
+# The inventory names the env file by a link, as a checkout that links .env to its environment's file does.
+ln -s config/shop.env .env
 export SHOP_ENV_FILE="$APP/config/shop.env" DJANGO_SETTINGS_MODULE=shopcore.settings
 .venv/bin/python manage.py check
 .venv/bin/python manage.py migrate -v 0
@@ -384,7 +387,7 @@ mall_venv: "{{ mall_app_dir }}/.venv"
 mall_settings_module: shopcore.settings
 mall_requirements_file: "{{ mall_app_dir }}/requirements/base.txt"
 mall_env_files:
-  - "{{ mall_app_dir }}/config/shop.env"
+  - "{{ mall_app_dir }}/.env"
 # The settings read the env file named here.
 mall_app_environment:
   SHOP_ENV_FILE: "{{ mall_app_dir }}/config/shop.env"
@@ -414,7 +417,7 @@ mall_pip_find_links:
   - $WHEELS
 mall_pip_no_index: true
 
-# The shop's pages (the role default names mall-server's).
+# Two of the shop's pages, named as a user may (by default the checks ask the project's own).
 post_checks_urls:
   - /health/
   - /api/products/
@@ -591,6 +594,7 @@ EOF
   }
   [ "$(sed -n 1p "$WORK/after/modes.txt")" = "$(sed -n 1p "$WORK/before/modes.txt")" ] \
     || fail "env file owner/mode changed: $(sed -n 1p "$WORK/after/modes.txt")"
+  [ "$(on_host readlink "$APP/.env")" = config/shop.env ] || fail "the migration replaced the link .env"
   grep -q 'django.core.cache.backends.db.DatabaseCache' "$WORK/after/settings.py" || fail "settings: no DatabaseCache"
   if grep -Eq 'django_redis|REDIS_URL|^CELERY_' "$WORK/after/settings.py"; then fail "settings: Redis or Celery left"; fi
   if grep -Eq 'celery' "$WORK/after/__init__.py"; then fail "__init__.py still imports celery"; fi
@@ -628,7 +632,7 @@ PY
   sed 's/^/    restore point: /' "$WORK/restore-point.txt"
   [ "$(on_host stat -c %a "$rp")" = 700 ] || fail "restore point directory is not 0700"
   if grep -qv '^600 ' "$WORK/restore-point.txt"; then fail "a restore point file is not 0600"; fi
-  for f in database.sql.gz pip-freeze.txt manifest.json "files${ENV_FILE}" "files${SETTINGS}" "files${INIT}" "files${REQS}"; do
+  for f in database.sql.gz pip-freeze.txt manifest.json "files${APP}/.env" "files${SETTINGS}" "files${INIT}" "files${REQS}"; do
     grep -q " $f\$" "$WORK/restore-point.txt" || fail "restore point has no $f"
   done
   on_host zcat "$rp/database.sql.gz" >"$WORK/dump.sql"
@@ -653,6 +657,7 @@ PY
     fail "pip freeze after the rollback differs from before the migration"
   fi
   grep -q '^django-redis==5.4.0$' "$WORK/after/freeze.txt" || fail "django-redis is not back"
+  [ "$(on_host readlink "$APP/.env")" = config/shop.env ] || fail "the rollback replaced the link .env"
   [ "$(django 'from django.core.cache import cache; print(cache.get("nu:seed:7"))')" = "{'n': 7}" ] \
     || fail "after the rollback the Redis keys are not readable through Django"
   on_host curl -fsS http://127.0.0.1:8000/api/products/ | grep -q 'django_redis.cache.RedisCache' \

@@ -6,12 +6,16 @@ through tests/conftest.py.
 from __future__ import annotations
 
 import contextlib
+import http.server
 import json
 import os
 import pathlib
 import re
 import shutil
 import subprocess
+import sys
+import threading
+import zipfile
 
 import pytest
 
@@ -20,8 +24,28 @@ from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.mall.cache_migration.plugins.module_utils import _text_file
 
+# The project's Django, from the wheelhouse the test containers install from.
+DJANGO_WHEELS = ('django-5.2.*-py3-none-any.whl', 'asgiref-*-py3-none-any.whl', 'sqlparse-*-py3-none-any.whl')
+
 # The folder above ansible_collections/ that this collection was imported from.
 COLLECTIONS_PATH = pathlib.Path(_text_file.__file__).parents[5]
+
+
+@pytest.fixture(scope='session')
+def django_venv(tmp_path_factory):
+    """A "venv" whose python is this interpreter, without site-packages, with Django on its path."""
+    wheelhouse = pathlib.Path(os.environ.get('MALL_WHEELHOUSE', pathlib.Path(__file__).parents[2] / '.cache' / 'wheelhouse'))
+    root = tmp_path_factory.mktemp('django-venv')
+    for pattern in DJANGO_WHEELS:
+        wheels = sorted(wheelhouse.glob(pattern))
+        if not wheels:
+            pytest.fail(f'no {pattern} in {wheelhouse}: run scripts/bootstrap.sh')
+        zipfile.ZipFile(wheels[-1]).extractall(root / 'site')
+    python = root / 'bin' / 'python'
+    python.parent.mkdir()
+    python.write_text(f'#!/bin/sh\nPYTHONPATH={root / "site"} exec {sys.executable} -S "$@"\n')
+    python.chmod(0o755)
+    return root
 
 
 class ModuleExit(Exception):
@@ -97,3 +121,25 @@ def keeps_attributes():
         assert after.st_ino != before.st_ino
 
     return check
+
+
+@pytest.fixture(scope='session')
+def server():
+    """A real HTTP server: each path answers the status the test gives it (404 when none)."""
+    statuses = {}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            status = statuses.get(self.path, 404)
+            self.send_response(status)
+            if status == 302:
+                self.send_header('Location', '/admin/login/')
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield statuses, 'http://127.0.0.1:%d' % httpd.server_port
+    httpd.shutdown()

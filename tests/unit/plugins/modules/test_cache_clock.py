@@ -8,18 +8,11 @@ cache writes into `expires` (the database connection's time zone, naive), to the
 from __future__ import annotations
 
 import datetime
-import os
-import pathlib
-import sys
-import zipfile
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from ansible_collections.mall.cache_migration.plugins.modules import cache_clock
-
-# The project's Django, from the wheelhouse the test containers install from.
-DJANGO_WHEELS = ('django-5.2.*-py3-none-any.whl', 'asgiref-*-py3-none-any.whl', 'sqlparse-*-py3-none-any.whl')
 
 SETTINGS = '''\
 import os
@@ -48,23 +41,6 @@ class MillisecondCache(DatabaseCache):
     def _now(self):
         return 1795000323000
 '''
-
-
-@pytest.fixture(scope='module')
-def django_venv(tmp_path_factory):
-    """A "venv" whose python is this interpreter, without site-packages, with Django on its path."""
-    wheelhouse = pathlib.Path(os.environ.get('MALL_WHEELHOUSE', pathlib.Path(__file__).parents[4] / '.cache' / 'wheelhouse'))
-    root = tmp_path_factory.mktemp('django-venv')
-    for pattern in DJANGO_WHEELS:
-        wheels = sorted(wheelhouse.glob(pattern))
-        if not wheels:
-            pytest.fail(f'no {pattern} in {wheelhouse}: run scripts/bootstrap.sh')
-        zipfile.ZipFile(wheels[-1]).extractall(root / 'site')
-    python = root / 'bin' / 'python'
-    python.parent.mkdir()
-    python.write_text(f'#!/bin/sh\nPYTHONPATH={root / "site"} exec {sys.executable} -S "$@"\n')
-    python.chmod(0o755)
-    return root
 
 
 @pytest.fixture(scope='module')
