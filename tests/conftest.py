@@ -37,10 +37,15 @@ CHECK_TIER = ("tests/unit/", "tests/test_collection.py", "tests/test_sanity.py",
 SPLIT_FILES = ("test_molecule.py", "test_live_scripts.py", "test_integration_targets.py")
 
 
-def schedule_unit(item):
-    """What one worker runs as a whole: a test of SPLIT_FILES, else every test of the item's file."""
-    path = item.path.relative_to(ROOT).as_posix()
-    return item.nodeid if item.path.name in SPLIT_FILES else path
+def schedule_unit(nodeid):
+    """What one worker runs as a whole: every test of a file, but in SPLIT_FILES every parameter (a scenario, a
+    live script, a target) with the tests that share it (a scenario's checks after it). The nodeid may carry
+    xdist's `@group` suffix."""
+    nodeid = nodeid.split("@")[0]
+    path, _, test = nodeid.partition("::")
+    if pathlib.PurePath(path).name not in SPLIT_FILES:
+        return path
+    return f"{path}::{test.partition('[')[2].rstrip(']')}" if "[" in test else nodeid
 
 
 def pytest_configure(config):
@@ -59,13 +64,12 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.nodeid.startswith(CHECK_TIER):
             item.add_marker(pytest.mark.check)
-        if item.path.name not in SPLIT_FILES:
-            item.add_marker(pytest.mark.xdist_group(schedule_unit(item)))
+        item.add_marker(pytest.mark.xdist_group(schedule_unit(item.nodeid)))
 
     # Unknown units first (a unit with a sandbox of its own, one of SPLIT_FILES, before a file of tests), then the
     # known ones longest first; the sort is stable within a unit.
     def order(item):
-        unit = schedule_unit(item)
+        unit = schedule_unit(item.nodeid)
         if unit in known:
             return (1, -known[unit])
         return (0, item.path.name not in SPLIT_FILES)
@@ -82,8 +86,7 @@ class DurationRecorder:
         self.seconds = {}
 
     def pytest_runtest_logreport(self, report):
-        path = report.nodeid.split("::")[0]
-        unit = report.nodeid if pathlib.PurePath(path).name in SPLIT_FILES else path
+        unit = schedule_unit(report.nodeid)
         self.seconds[unit] = self.seconds.get(unit, 0.0) + report.duration
 
     def pytest_sessionfinish(self, session, exitstatus):
