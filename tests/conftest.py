@@ -42,7 +42,7 @@ def schedule_unit(nodeid):
     live script, a target) with the tests that share it (a scenario's checks after it). The nodeid may carry
     xdist's `@group` suffix."""
     nodeid = nodeid.split("@")[0]
-    path, _, test = nodeid.partition("::")
+    path, dummy, test = nodeid.partition("::")
     if pathlib.PurePath(path).name not in SPLIT_FILES:
         return path
     return f"{path}::{test.partition('[')[2].rstrip(']')}" if "[" in test else nodeid

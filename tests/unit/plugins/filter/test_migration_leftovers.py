@@ -56,7 +56,7 @@ def test_a_redis_container_other_hosts_still_use_is_theirs_and_so_is_its_volume(
                   volume={'name': 'redis_mall_data', 'exists': True, 'removed_by_teardown': True})
     assert kinds(**shared) == []
     # With its container gone, a volume is no other host's.
-    gone = dict(shared, container={'name': 'redis-mall', 'exists': False})
+    gone = {**shared, 'container': {'name': 'redis-mall', 'exists': False}}
     assert kinds(**gone) == ['volume']
 
 
