@@ -66,13 +66,13 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.check)
         item.add_marker(pytest.mark.xdist_group(schedule_unit(item.nodeid)))
 
-    # Unknown units first (a unit with a sandbox of its own, one of SPLIT_FILES, before a file of tests), then the
-    # known ones longest first; the sort is stable within a unit.
+    # Unknown units first, in the order of SPLIT_FILES (the Molecule scenarios, the longest kind, first) and then
+    # files of tests; then the known ones longest first. The sort is stable within a unit.
     def order(item):
         unit = schedule_unit(item.nodeid)
         if unit in known:
             return (1, -known[unit])
-        return (0, item.path.name not in SPLIT_FILES)
+        return (0, SPLIT_FILES.index(item.path.name) if item.path.name in SPLIT_FILES else len(SPLIT_FILES))
 
     items.sort(key=order)
 
