@@ -51,7 +51,8 @@ def pattern_text(pattern):
 
 
 def parameterless_paths(patterns, prefix=''):
-    """Yield (path, name) for each view reached without a parameter, in the order of the URLconf."""
+    """Yield (path, name) for each view reached without a parameter, in the order of the URLconf; the name with
+    its namespaces (admin:login)."""
     from django.urls import URLResolver
 
     for entry in patterns:
@@ -61,9 +62,16 @@ def parameterless_paths(patterns, prefix=''):
         if isinstance(entry, URLResolver):
             namespace = (entry.namespace + ':') if entry.namespace else ''
             for path, name in parameterless_paths(entry.url_patterns, prefix + text):
-                yield path, (namespace + name) if name else None
+                yield path, namespace + (name or '')
         else:
-            yield prefix + text, entry.name
+            yield prefix + text, entry.name or ''
+
+
+def page_rank(found_path):
+    """The admin's login first (every Django site with an admin has it, without a session), then the project's own
+    pages, then the admin's other pages."""
+    dummy, name = found_path
+    return 0 if name == 'admin:login' else 2 if name.startswith('admin:') else 1
 
 
 def main():
@@ -77,8 +85,7 @@ def main():
         sys.stdout.write(json.dumps({'error': '%s: %s' % (type(exc).__name__, exc)}))
         return
     paths = []
-    # The admin's login answers on every Django site with an admin, without a session: the page to ask first.
-    for path, name in sorted(found, key=lambda found_path: found_path[1] != 'admin:login'):
+    for path, dummy in sorted(found, key=page_rank):
         path = '/' + path
         if path not in paths:
             paths.append(path)

@@ -14,7 +14,7 @@ description:
     (or why it did not answer). A page that needs a login answers C(401), C(403) or a redirect, and that is its status.
   - Without O(pages), the pages are the project's own. A probe run with the project's Python and settings walks
     Django's URL resolver and keeps the patterns that take no parameter, the admin's login first, at most
-    O(max_pages) of them. No route of the guide is assumed.
+    O(max_pages) of them, the project's own before the admin's other pages. No route of the guide is assumed.
   - The post_checks role records the pages before any change and judges them after by that record
     (P(mall.cache_migration.page_verdicts#filter)).
   - Only reads; a C(GET) of the app's pages is what any visitor does.
