@@ -103,6 +103,9 @@ def cache_report(caches):
         except Exception as exc:
             entry['is_database'] = False
             entry['import_error'] = describe_error(exc)
+        if entry['is_database']:
+            # As Django's BaseCache reads it: OPTIONS' MAX_ENTRIES, 300 when unset.
+            entry['max_entries'] = (config.get('OPTIONS') or {}).get('MAX_ENTRIES', 300)
         report[alias] = entry
     return report
 

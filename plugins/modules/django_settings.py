@@ -181,7 +181,7 @@ statements:
 caches:
   description:
     - What Django made of C(CACHES) before the change, per alias (C(backend), C(is_database), C(key_prefix),
-      C(version)), and for a Redis alias the database number of its C(LOCATION) (C(redis_db)) and its C(host) and
+      C(version)), for a database alias its C(max_entries), and for a Redis alias the database number of its C(LOCATION) (C(redis_db)) and its C(host) and
       C(port) (C(redis_server)); never the LOCATION, which may hold a password.
   returned: always
   type: dict
@@ -212,7 +212,9 @@ backend:
   returned: always
   type: str
 proof:
-  description: With O(prove=true), the result of loading the planned settings in a copy (C(ok), C(backend), C(problems)).
+  description:
+    - With O(prove=true), the result of loading the planned settings in a copy (C(ok), C(backend), C(problems)).
+    - C(max_entries) is the C(default) alias' MAX_ENTRIES as the copy's Django reads it: the one the plan writes.
   returned: when O(prove=true) and the plan is not empty
   type: dict
 refusal:
@@ -380,7 +382,7 @@ def prove(module, python, contents):
     problems = list(report.get('proof_problems', []))
     if not default.get('is_database'):
         problems.insert(0, "CACHES['default'] would use %s, not the database" % default.get('backend'))
-    return dict(ok=not problems, backend=default.get('backend'), problems=problems)
+    return dict(ok=not problems, backend=default.get('backend'), max_entries=default.get('max_entries'), problems=problems)
 
 
 def install_for_proof(module, python, copy):
