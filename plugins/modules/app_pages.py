@@ -17,6 +17,9 @@ description:
     O(max_pages) of them, the project's own before the admin's other pages. No route of the guide is assumed.
   - The post_checks role records the pages before any change and judges them after by that record
     (P(mall.cache_migration.page_verdicts#filter)).
+  - With O(log_file), it also counts the error lines that the app logged while its pages were asked, the lines
+    appended to the log between the first C(GET) and the last answer. The post_checks role compares them with the
+    count before the change. Only counts leave the host; the log may hold anything the app logs.
   - Only reads; a C(GET) of the app's pages is what any visitor does.
 author:
   - mall.cache_migration contributors (!UNKNOWN)
@@ -48,6 +51,19 @@ options:
     description: Seconds to wait for each page.
     type: int
     default: 30
+  log_file:
+    description:
+      - The app's log file, whose error lines logged while the pages are asked are counted (RV(log)).
+      - A log that rotates while the pages are asked is read from its new start.
+    type: path
+  log_error_pattern:
+    description: A line of O(log_file) that matches this Python regular expression is an error line.
+    type: str
+    default: '^Traceback \(most recent call last\)|\b(ERROR|CRITICAL)\b'
+  log_max_bytes:
+    description: The most of O(log_file) read, its last bytes; a longer part is counted in RV(log.bytes_skipped).
+    type: int
+    default: 10485760
 '''
 
 EXAMPLES = r'''
@@ -96,9 +112,35 @@ found:
   description: How many pages without parameters the project has (before O(max_pages)); null when O(pages) named them.
   returned: success
   type: int
+log:
+  description: What the app logged while its pages were asked; null without O(log_file).
+  returned: success
+  type: dict
+  sample: {file: /srv/mall-server/logs/app.log, exists: true, bytes: 2310, bytes_skipped: 0, lines: 12, error_lines: 1}
+  contains:
+    file:
+      description: O(log_file).
+      type: str
+    exists:
+      description: Whether O(log_file) exists; when not, every count is 0.
+      type: bool
+    bytes:
+      description: The bytes read.
+      type: int
+    bytes_skipped:
+      description: The bytes logged but not read, over O(log_max_bytes).
+      type: int
+    lines:
+      description: The lines read; a line cut by O(log_max_bytes) is not counted.
+      type: int
+    error_lines:
+      description: The lines read that match O(log_error_pattern).
+      type: int
 '''
 
 import inspect
+import os
+import re
 
 from ansible.module_utils.basic import AnsibleModule
 from urllib.error import HTTPError, URLError
@@ -154,6 +196,35 @@ def ask(module, page):
     return dict(page, status=status, error=None)
 
 
+def log_size(path):
+    """The size of the log, or None when there is none."""
+    try:
+        return os.stat(path).st_size
+    except FileNotFoundError:
+        return None
+
+
+def logged_since(module, path, start, pattern):
+    """The counts of what the log gained since its size was start (None: it did not exist then)."""
+    params = module.params
+    end = log_size(path)
+    if end is None:
+        return dict(file=path, exists=False, bytes=0, bytes_skipped=0, lines=0, error_lines=0)
+    # A log shorter than it was has rotated: what was logged since is all of it.
+    since = start if start is not None and start <= end else 0
+    first = max(since, end - params['log_max_bytes'])
+    with open(path, 'rb') as log:
+        log.seek(first)
+        # Cut at newlines only, as the app wrote them (str.splitlines also cuts at \f, \x1c, U+2028 ...).
+        lines = log.read(end - first).decode('utf-8', errors='replace').split('\n')
+    if lines[-1] == '':
+        lines.pop()
+    if first > since:
+        lines = lines[1:]
+    return dict(file=path, exists=True, bytes=end - first, bytes_skipped=first - since, lines=len(lines),
+                error_lines=sum(1 for line in lines if pattern.search(line)))
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -162,15 +233,26 @@ def main():
             pages=dict(type='list', elements='raw', default=[]),
             max_pages=dict(type='int', default=8),
             timeout=dict(type='int', default=30),
+            log_file=dict(type='path'),
+            log_error_pattern=dict(type='str', default=r'^Traceback \(most recent call last\)|\b(ERROR|CRITICAL)\b'),
+            log_max_bytes=dict(type='int', default=10485760),
         ),
         supports_check_mode=True,
     )
     mask_secret_environment(module)
+    try:
+        error_pattern = re.compile(module.params['log_error_pattern'])
+    except re.error as exc:
+        module.fail_json(msg='log_error_pattern is not a regular expression: %s' % exc)
     if module.params['pages']:
         pages, found = named_pages(module, module.params['pages']), None
     else:
         pages, found = listed_pages(module)
-    module.exit_json(changed=False, pages=[ask(module, page) for page in pages], listed=found is not None, found=found)
+    log_file = module.params['log_file']
+    log_start = log_size(log_file) if log_file else None
+    asked = [ask(module, page) for page in pages]
+    module.exit_json(changed=False, pages=asked, listed=found is not None, found=found,
+                     log=logged_since(module, log_file, log_start, error_pattern) if log_file else None)
 
 
 if __name__ == '__main__':

@@ -42,6 +42,12 @@ def records(tmp_path_factory, django_venv, server):
         tasks += [{'ansible.builtin.include_role': {'name': 'mall.cache_migration.post_checks', 'tasks_from': 'before'},
                    'vars': {'preflight_migration_pending': pending, 'preflight_restore_points': points, 'post_checks_urls': urls}},
                   {'ansible.builtin.copy': {'content': '{{ post_checks_before_pages | to_json }}', 'dest': str(tmp_path / (name + '.json'))}}]
+    # With the app's log: the error lines logged while the pages were asked are recorded too (none here).
+    (tmp_path / 'app.log').write_text('ERROR logged before the pages were asked\n')
+    tasks += [{'ansible.builtin.include_role': {'name': 'mall.cache_migration.post_checks', 'tasks_from': 'before'},
+               'vars': {'preflight_migration_pending': True, 'preflight_restore_points': CASES['on_redis'][1],
+                        'post_checks_urls': ['/healthz'], 'mall_app_log_file': str(tmp_path / 'app.log')}},
+              {'ansible.builtin.copy': {'content': '{{ post_checks_before_log | to_json }}', 'dest': str(tmp_path / 'log.json')}}]
     playbook = tmp_path / 'play.yml'
     playbook.write_text(json.dumps([{'hosts': 'localhost', 'gather_facts': False, 'tasks': tasks, 'vars': {
         'ansible_python_interpreter': sys.executable, '__mall_settings_checked': True, 'mall_app_dir': str(tmp_path),
@@ -52,7 +58,7 @@ def records(tmp_path_factory, django_venv, server):
     proc = subprocess.run(['ansible-playbook', '-i', 'localhost,', '-c', 'local', str(playbook)],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
-    return {name: json.loads((tmp_path / (name + '.json')).read_text()) for name in CASES}
+    return {name: json.loads((tmp_path / (name + '.json')).read_text()) for name in [*CASES, 'log']}
 
 
 def test_on_redis_the_pages_are_asked_now_whatever_an_older_restore_point_recorded(records):
@@ -72,3 +78,8 @@ def test_after_the_change_began_the_record_is_the_restore_points(records, case):
 
 def test_a_restore_point_older_than_the_record_has_none(records):
     assert records['migrated_before_the_record'] == []
+
+
+def test_with_the_apps_log_the_error_lines_logged_while_the_pages_are_asked_are_recorded(records):
+    assert {key: records['log'][key] for key in ('exists', 'bytes', 'lines', 'error_lines')} == {
+        'exists': True, 'bytes': 0, 'lines': 0, 'error_lines': 0}
