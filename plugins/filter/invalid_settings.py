@@ -16,6 +16,9 @@ description:
   - A kind has a C(pattern) (every element must match it from its start, compared as a string), and a
     C(shape), C(scalar) unless it is C(list), C(mapping) or C(scalar_or_list). The elements of a mapping are
     its keys. A boolean is never valid.
+  - A kind with C(regex) true also needs each element to compile as a Python regular expression.
+  - A list kind with C(fields) also takes mappings as its elements: each key of one must be a key of C(fields),
+    whose pattern its value must match, and each of C(required_fields) must be there.
 options:
   _input:
     description: The rules, each with C(var) (the variable's name) and C(kind) (a key of O(kinds)).
@@ -69,13 +72,35 @@ def _shape_ok(shape, value):
     return shape == "scalar_or_list" or not _is_list(value)
 
 
+def _compiles(text):
+    try:
+        re.compile(text)
+    except re.error:
+        return False
+    return True
+
+
+def _fields_ok(kind, element):
+    fields = kind["fields"]
+    return set(kind.get("required_fields", [])) <= set(element) and all(
+        key in fields and not isinstance(field, bool) and re.match(fields[key], str(field)) for key, field in element.items())
+
+
+def _element_ok(kind, pattern, element):
+    if isinstance(element, Mapping) and "fields" in kind:
+        return _fields_ok(kind, element)
+    if isinstance(element, (Mapping, bool)) or not pattern.match(str(element)):
+        return False
+    return not kind.get("regex") or _compiles(str(element))
+
+
 def valid(kind, value):
     """Whether a value is of the kind: its shape, not a boolean, and every element matching the pattern."""
     if not _shape_ok(kind.get("shape", "scalar"), value) or isinstance(value, bool):
         return False
     elements = list(value) if isinstance(value, Mapping) else (value if _is_list(value) else [value])
     pattern = re.compile(kind["pattern"])
-    return all(pattern.match(str(element)) for element in elements)
+    return all(_element_ok(kind, pattern, element) for element in elements)
 
 
 def invalid_settings(rules, kinds, values):

@@ -77,3 +77,25 @@ def test_a_rule_of_an_unknown_kind_or_a_bad_shape_is_an_error():
     with pytest.raises(AnsibleFilterError, match="shape 'set'"):
         invalid_settings.invalid_settings([], {'k': {'pattern': '.', 'shape': 'set'}}, {})
     assert invalid_settings.FilterModule().filters()['invalid_settings'] is invalid_settings.invalid_settings
+
+
+@pytest.mark.parametrize('value', [
+    [], ['/admin/login/'], [{'path': '/api/users/', 'expected_status': 401}], ['/healthz', {'path': '/'}],
+])
+def test_pages_as_paths_or_with_an_expected_status_pass(value):
+    assert broken({'post_checks_urls': value}) == []
+
+
+@pytest.mark.parametrize('value', [
+    '/healthz', ['healthz'], [{'url': '/'}], [{'expected_status': 200}], [{'path': '/', 'expected_status': '200x'}],
+    [{'path': '/', 'expected_status': True}], [3], [['/']],
+])
+def test_a_page_that_is_not_a_path_or_a_path_with_its_status_is_named(value):
+    assert broken({'post_checks_urls': value}) == ['post_checks_urls']
+
+
+@pytest.mark.parametrize('var', ['post_checks_log_pattern', 'post_checks_log_error_pattern'])
+def test_a_log_pattern_must_compile(var):
+    assert broken({var: r'\bERROR\b|^Traceback'}) == []
+    assert broken({var: '(unclosed'}) == [var]
+    assert broken({var: ''}) == [var]
