@@ -35,7 +35,7 @@ description:
     that the manifest records (C(mtime_ns), to the nanosecond), keeping its access time, so that
     nothing looks newer than it was (a C(git checkout) or a copy gives a file the time it was written).
     A linked file gets it on the file the link names. A manifest written before 1.3.0 records no
-    modification time: those files are listed in RV(times_unrecorded) and keep theirs.
+    modification time; those files are listed in RV(times_unrecorded) and keep theirs.
 author:
   - mall.cache_migration contributors (!UNKNOWN)
 extends_documentation_fragment:
