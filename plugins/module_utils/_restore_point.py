@@ -14,7 +14,7 @@ the layout: they read it from those modules' results.
 
 A restore point is a directory <root>/<name> (name: its UTC time, 20261126T071900Z), mode 0700:
 
-    files/<absolute path>    byte copies of the files the migration changes (mode 0600)
+    files/<absolute path>    byte copies of the files the migration changes (mode 0600, the file's mtime)
     database.sql.gz          the app database's dump (database.partial.sql.gz until it is checked and listed)
     pip-freeze.txt           the virtualenv's packages
     git-commit.txt           the checked-out commit
@@ -79,7 +79,8 @@ PART_NAMES = {
 # The last line mysqldump (mariadb-dump) writes once every table is dumped, with or without --dump-date.
 DUMP_TRAILER = b'-- Dump completed'
 # The manifest's keys for each kept file: where it was, its sha256, and what a rollback restores.
-RESTORED_FILE_KEYS = ('path', 'checksum', 'mode', 'pw_name', 'gr_name', 'size')
+# mtime_ns: the modification time in nanoseconds (os.stat's st_mtime_ns, exact); manifests before 1.3.0 lack it.
+RESTORED_FILE_KEYS = ('path', 'checksum', 'mode', 'pw_name', 'gr_name', 'size', 'mtime_ns')
 
 
 def layout(path):
@@ -124,6 +125,7 @@ def describe(source):
         'pw_name': _name(pwd.getpwuid, info.st_uid),
         'gr_name': _name(grp.getgrgid, info.st_gid),
         'size': info.st_size,
+        'mtime_ns': info.st_mtime_ns,
     }
 
 
@@ -177,13 +179,16 @@ def rename_durably(source, dest):
     fsync_path(os.path.dirname(dest))
 
 
-def write_private(dest, data):
-    """Write bytes to dest atomically (a temporary file beside it, flushed, then renamed), mode 0600."""
+def write_private(dest, data, mtime_ns=None):
+    """Write bytes to dest atomically (a temporary file beside it, flushed, then renamed), mode 0600,
+    with the modification time mtime_ns when given."""
     handle, temporary = tempfile.mkstemp(dir=os.path.dirname(dest), prefix='.' + os.path.basename(dest) + '.')
     try:
         with os.fdopen(handle, 'wb') as out:
             out.write(data)
             out.flush()
+            if mtime_ns is not None:
+                os.utime(out.fileno(), ns=(os.fstat(out.fileno()).st_atime_ns, mtime_ns))
             os.fsync(out.fileno())
         os.chmod(temporary, FILE_MODE)
         rename_durably(temporary, dest)
@@ -194,9 +199,11 @@ def write_private(dest, data):
 
 
 def keep_file(path, entry, check_mode):
-    """Copy a kept file into the restore point unless an identical copy is there; True if it was copied."""
+    """Copy a kept file into the restore point, with its mtime, unless an identical copy is there; True if it was copied.
+    The copy keeps the mtime because ansible.builtin.copy (remote_src) gives its mtime to the file a rollback puts back."""
     dest = copy_path(path, entry['path'])
-    if os.path.isfile(dest) and sha256(dest) == entry['checksum'] and stat.S_IMODE(os.stat(dest).st_mode) == FILE_MODE:
+    if (os.path.isfile(dest) and sha256(dest) == entry['checksum'] and stat.S_IMODE(os.stat(dest).st_mode) == FILE_MODE
+            and os.stat(dest).st_mtime_ns == entry['mtime_ns']):
         return False
     if not check_mode:
         # Kept files are settings, env and requirements files: small enough to copy through memory.
@@ -204,8 +211,32 @@ def keep_file(path, entry, check_mode):
             data = handle.read()
         if hashlib.sha256(data).hexdigest() != entry['checksum']:
             raise ValueError('%s changed while it was copied into the restore point' % entry['path'])
-        write_private(dest, data)
+        write_private(dest, data, entry['mtime_ns'])
     return True
+
+
+def restore_times(restored_files, check_mode):
+    """Put back on each kept file (through a link, on the file it names) the mtime the manifest records, keeping its atime.
+    Return (the paths whose mtime was, or in check mode would be, set; the paths the manifest records no mtime for).
+    A missing file counts as one to set in check mode only: the rollback's copy, which check mode skips, creates it."""
+    restored, unrecorded = [], []
+    for item in restored_files:
+        recorded = item.get('mtime_ns')
+        if not isinstance(recorded, int):
+            unrecorded.append(item['path'])
+            continue
+        try:
+            info = os.stat(item['path'])
+        except FileNotFoundError:
+            if not check_mode:
+                raise
+            restored.append(item['path'])
+            continue
+        if info.st_mtime_ns != recorded:
+            restored.append(item['path'])
+            if not check_mode:
+                os.utime(item['path'], ns=(info.st_atime_ns, recorded))
+    return restored, unrecorded
 
 
 def contents(path):

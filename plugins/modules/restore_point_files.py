@@ -16,8 +16,9 @@ description:
     roles read the paths from here instead of spelling them.
   - O(step=files) creates the root, the restore point and its C(redis/) and C(files/...) directories
     (mode 0700), and copies each existing file of O(files) to C(files/<its absolute path>) (mode
-    0600), recording its owner, group, mode, size and sha256 (RV(restored_files)). A copy that is
-    already there with the same sha256 is not written again.
+    0600, with the file's modification time), recording its owner, group, mode, size, sha256 and
+    modification time (RV(restored_files)). A copy that is already there with the same sha256 and
+    modification time is not written again.
   - O(step=dump) checks the database dump that mysqldump wrote to C(database.partial.sql.gz) (RV(layout.database_dump_partial)),
     a whole gzip stream (what C(gzip -t) checks), mysqldump's last line C(-- Dump completed) at the end of the SQL, a size
     above zero. It makes the file 0600 and returns its sha256 (RV(dump)). A dump that fails a check is removed and the
@@ -30,6 +31,11 @@ description:
     in C(migrated.json); a rollback compares with it.
   - O(step=finished) removes the C(<root>/current) link, since the migration is over; its restore
     point stays for a rollback.
+  - O(step=times), once a rollback has put the kept files back, sets on each the modification time
+    that the manifest records (C(mtime_ns), to the nanosecond), keeping its access time, so that
+    nothing looks newer than it was (a C(git checkout) or a copy gives a file the time it was written).
+    A linked file gets it on the file the link names. A manifest written before 1.3.0 records no
+    modification time; those files are listed in RV(times_unrecorded) and keep theirs.
 author:
   - mall.cache_migration contributors (!UNKNOWN)
 extends_documentation_fragment:
@@ -42,11 +48,12 @@ options:
       - The restore point's directory under O(root), a bare name; the restore_point role uses the
         UTC time (C(20261126T071900Z)), which the manifest records as C(created).
       - Required unless O(step=finished).
+      - With O(step=times), the restore point whose manifest records the times.
     type: str
   step:
     description: What to do (see the description).
     type: str
-    choices: [files, dump, manifest, migrated, finished]
+    choices: [files, dump, manifest, migrated, finished, times]
     default: files
   files:
     description:
@@ -121,6 +128,12 @@ EXAMPLES = r'''
   mall.cache_migration.restore_point_files:
     root: /var/backups/mall-cache-migration
     step: finished
+
+- name: After a rollback put the files back, give them the modification times the manifest records
+  mall.cache_migration.restore_point_files:
+    root: /var/backups/mall-cache-migration
+    name: 20261126T071900Z
+    step: times
 '''
 
 RETURN = r'''
@@ -170,12 +183,14 @@ current:
   type: str
   sample: /var/backups/mall-cache-migration/current
 restored_files:
-  description: With O(step=files), each kept file with its owner, group, mode, size and sha256.
+  description:
+    - With O(step=files), each kept file with its owner, group, mode, size, sha256 and modification time
+      (C(mtime_ns), nanoseconds since the epoch, version 1.3.0 and later).
   returned: when O(step=files)
   type: list
   elements: dict
   sample: [{"path": "/srv/mall-server/.env.production", "checksum": "9f2c...", "mode": "0640",
-            "pw_name": "mall", "gr_name": "mall", "size": 412}]
+            "pw_name": "mall", "gr_name": "mall", "size": 412, "mtime_ns": 1796676208341256569}]
 missing:
   description: With O(step=files), the files of O(files) that do not exist.
   returned: when O(step=files)
@@ -202,6 +217,19 @@ migrated:
   description: With O(step=migrated), the record written (C(recorded) and C(files), each C(path) and C(checksum)).
   returned: when O(step=migrated)
   type: dict
+times_restored:
+  description: With O(step=times), the kept files whose modification time was (in check mode, would be) set, in the manifest's order.
+  returned: when O(step=times)
+  type: list
+  elements: str
+  version_added: 1.3.0
+  sample: ["/srv/mall-server/mall_server/settings/base.py"]
+times_unrecorded:
+  description: With O(step=times), the kept files whose manifest records no modification time (written before 1.3.0), left as they are.
+  returned: when O(step=times)
+  type: list
+  elements: str
+  version_added: 1.3.0
 '''
 
 import datetime
@@ -339,6 +367,15 @@ def record_migrated(module, path):
     return dict(changed=True, migrated=record)
 
 
+def restore_times(module, path):
+    try:
+        manifest, _created = restore_point.read_manifest(path)
+    except ValueError as error:
+        module.fail_json(msg='%s is not a restore point (%s). Nothing was changed.' % (path, error))
+    restored, unrecorded = restore_point.restore_times(manifest['restored_files'], module.check_mode)
+    return dict(changed=bool(restored), times_restored=restored, times_unrecorded=unrecorded)
+
+
 def mark_finished(module, root):
     link = os.path.join(root, restore_point.CURRENT)
     if not os.path.lexists(link):
@@ -356,14 +393,14 @@ def main():
         argument_spec=dict(
             root=dict(type='path', required=True),
             name=dict(type='str'),
-            step=dict(type='str', choices=['files', 'dump', 'manifest', 'migrated', 'finished'], default='files'),
+            step=dict(type='str', choices=['files', 'dump', 'manifest', 'migrated', 'finished', 'times'], default='files'),
             files=dict(type='list', elements='path', default=[]),
             restored_files=dict(type='list', elements='dict', default=[]),
             metadata=dict(type='dict', default={}),
             parts=dict(type='dict', default={}, no_log=True),
             database_dump_sha256=dict(type='str'),
         ),
-        required_if=[('step', step, ('name',)) for step in ('files', 'dump', 'manifest', 'migrated')],
+        required_if=[('step', step, ('name',)) for step in ('files', 'dump', 'manifest', 'migrated', 'times')],
         supports_check_mode=True,
     )
     root, name, step = module.params['root'], module.params['name'], module.params['step']
@@ -380,8 +417,10 @@ def main():
             result = check_dump(module, path)
         elif step == 'manifest':
             result = write_manifest(module, name, root, path)
-        else:
+        elif step == 'migrated':
             result = record_migrated(module, path)
+        else:
+            result = restore_times(module, path)
     except (OSError, ValueError) as error:
         module.fail_json(msg='Restore point %s, step %s: %s' % (path, step, error))
     module.exit_json(path=path, layout=restore_point.layout(path), current=current, **result)

@@ -60,6 +60,7 @@ def test_describe_records_what_a_rollback_restores(tmp_path):
     entry = restore_point.describe(str(kept))
     assert entry['checksum'] == hashlib.sha256(b'CACHES = {}\n').hexdigest()
     assert entry['mode'] == '0640' and entry['size'] == 12 and entry['pw_name'] and entry['gr_name']
+    assert entry['mtime_ns'] == os.stat(kept).st_mtime_ns
     assert sorted(entry) == sorted(restore_point.RESTORED_FILE_KEYS)
     assert restore_point.describe(str(tmp_path / 'absent')) is None
 
@@ -214,8 +215,91 @@ def test_the_layout_filter_is_the_layout_of_the_module_utils():
     (dict(name='../x'), 'bare name'),
     (dict(name='p', files=['relative.py']), 'absolute paths'),
     (dict(name='p', step='migrated'), 'is not a restore point (no manifest.json)'),
+    (dict(step='times'), 'step is times but all of the following are missing: name'),
+    (dict(name='p', step='times'), 'is not a restore point (no manifest.json)'),
 ])
 def test_bad_input_fails_and_changes_nothing(run_module, tmp_path, args, message):
     result = run_module(restore_point_files.main, dict(root=str(tmp_path / 'backups'), **args))
     assert result['failed'] is True and message in result['msg']
     assert not (tmp_path / 'backups').exists()
+
+
+# Modification times before the restore point, to the nanosecond; the link's own time is neither.
+SETTINGS_MTIME_NS = 1600000000123456789
+ENV_MTIME_NS = 1500000000987654321
+LINK_MTIME_NS = 1400000000000000001
+
+
+def make_timed_project(tmp_path):
+    """The project with known mtimes, its .env a link to a shared file (the file it names is the one kept)."""
+    project = make_project(tmp_path)
+    shared = tmp_path / 'shared' / '.env.production'
+    shared.parent.mkdir()
+    shared.write_text('REDIS_URL=redis://x\n')
+    (project / '.env').unlink()
+    (project / '.env').symlink_to(shared)
+    os.utime(project / 'settings' / 'base.py', ns=(SETTINGS_MTIME_NS, SETTINGS_MTIME_NS))
+    os.utime(shared, ns=(ENV_MTIME_NS, ENV_MTIME_NS))
+    os.utime(project / '.env', ns=(LINK_MTIME_NS, LINK_MTIME_NS), follow_symlinks=False)
+    return project, shared
+
+
+def seal(run_module, root, project):
+    taken = take(run_module, root, project)
+    run_module(restore_point_files.main, dict(root=str(root), name='20261126T071900Z', step='manifest',
+                                              restored_files=taken['restored_files']))
+    return taken
+
+
+def test_the_manifest_records_each_files_mtime_and_the_copy_keeps_it(run_module, tmp_path):
+    root, (project, shared) = tmp_path / 'backups', make_timed_project(tmp_path)
+    taken = seal(run_module, root, project)
+    point = root / '20261126T071900Z'
+    recorded = {item['path']: item['mtime_ns'] for item in json.loads((point / 'manifest.json').read_text())['restored_files']}
+    # A link: the time of the file it names, as its sha256 is that file's.
+    assert recorded == {str(project / 'settings' / 'base.py'): SETTINGS_MTIME_NS, str(project / '.env'): ENV_MTIME_NS}
+    assert {path: os.stat(copy).st_mtime_ns for path, copy in restore_point.copies(str(point), {'restored_files': taken['restored_files']}).items()} == recorded
+    assert take(run_module, root, project)['changed'] is False
+    copy = restore_point.copy_path(str(point), str(project / 'settings' / 'base.py'))
+    os.utime(copy)
+    again = take(run_module, root, project)
+    assert again['changed'] is True and again['copied'] == [str(project / 'settings' / 'base.py')]
+    assert os.stat(copy).st_mtime_ns == SETTINGS_MTIME_NS
+
+
+def test_times_puts_the_recorded_mtimes_back_once_and_changes_nothing_in_check_mode(run_module, tmp_path):
+    root, (project, shared) = tmp_path / 'backups', make_timed_project(tmp_path)
+    seal(run_module, root, project)
+    # The migration: one file rewritten, the other written back with the same bytes (a git checkout does that).
+    (project / 'settings' / 'base.py').write_text('CACHES = {"default": {"BACKEND": "db"}}\n')
+    shared.write_text('REDIS_URL=redis://x\n')
+    migrated = {path: os.stat(path).st_mtime_ns for path in (project / 'settings' / 'base.py', shared)}
+    args = dict(root=str(root), name='20261126T071900Z', step='times')
+    expected = [str(project / 'settings' / 'base.py'), str(project / '.env')]
+
+    dry = run_module(restore_point_files.main, args, check_mode=True)
+    assert (dry['changed'], dry['times_restored'], dry['times_unrecorded']) == (True, expected, [])
+    assert {path: os.stat(path).st_mtime_ns for path in migrated} == migrated
+
+    restored = run_module(restore_point_files.main, args)
+    assert (restored['changed'], restored['times_restored']) == (True, expected)
+    assert os.stat(project / 'settings' / 'base.py').st_mtime_ns == SETTINGS_MTIME_NS
+    assert os.stat(shared).st_mtime_ns == ENV_MTIME_NS
+    assert (project / '.env').is_symlink() and os.lstat(project / '.env').st_mtime_ns == LINK_MTIME_NS
+
+    again = run_module(restore_point_files.main, args)
+    assert (again['changed'], again['times_restored']) == (False, [])
+
+
+def test_times_leaves_the_files_of_a_manifest_without_mtimes_as_they_are(run_module, tmp_path):
+    root, project = tmp_path / 'backups', make_project(tmp_path)
+    point = root / '20261126T071900Z'
+    point.mkdir(parents=True)
+    settings = project / 'settings' / 'base.py'
+    # As the manifests before 1.3.0 list a kept file.
+    older = {'path': str(settings), 'checksum': 'ab', 'mode': '0644', 'pw_name': 'root', 'gr_name': 'root', 'size': 1}
+    (point / 'manifest.json').write_text(json.dumps({'created': '20261126T071900Z', 'restored_files': [older], 'contents': []}))
+    before = os.stat(settings).st_mtime_ns
+    result = run_module(restore_point_files.main, dict(root=str(root), name='20261126T071900Z', step='times'))
+    assert (result['changed'], result['times_restored'], result['times_unrecorded']) == (False, [], [str(settings)])
+    assert os.stat(settings).st_mtime_ns == before
