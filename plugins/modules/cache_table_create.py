@@ -57,7 +57,7 @@ options:
     type: int
     default: 600
 notes:
-  - O(login_db) is required.
+  - O(login_db) is required (the schema of O(table)).
   - Statements that define tables commit on their own in MySQL and MariaDB; a table whose index failed stays
     created without it (RV(executed) says how far the statements went).
 seealso:
@@ -142,7 +142,6 @@ def create_table(module, cursor, result):
 
 def main():
     argument_spec = connection_argument_spec()
-    argument_spec['login_db']['required'] = True
     argument_spec.update(
         table=dict(type='str', required=True),
         create=dict(type='list', elements='str', required=True),
@@ -150,6 +149,9 @@ def main():
         lock_timeout=dict(type='int', default=600),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    # Not required in the spec: login_db is documented, optional, in the shared doc fragment.
+    if not module.params['login_db']:
+        module.fail_json(msg='login_db is required: the schema of the table')
     login = {key: module.params[key] for key in connection_argument_spec()}
     result = dict(changed=False, created=False, executed=[])
     try:

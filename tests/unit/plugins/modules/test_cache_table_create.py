@@ -59,3 +59,9 @@ def test_a_lock_held_elsewhere_fails_naming_its_holder_and_creates_nothing(run_m
     assert result['failed'] is True
     assert 'held for 1 s by connection %d of mall' % holder in result['msg']
     assert (result['created'], tables(connection)) == (False, [])
+
+
+def test_login_db_is_required(run_module, mariadb):
+    login = {key: value for key, value in mariadb['login'].items() if key != 'login_db'}
+    result = run_module(cache_table_create.main, dict(login, table='probe_cache', create=CREATE))
+    assert (result['failed'], result['msg']) == (True, 'login_db is required: the schema of the table')
