@@ -23,10 +23,11 @@ the database. Session keys and data never leave the probe; it reports counts.
 
 For the warm-up at a cutover, ``capture`` returns one alias's entry of CACHES
 (taken before the settings change), and ``copy`` copies the live keys of a
-cache built from such an entry (Redis or the database table) into an alias of
-the current settings, through both Django backends, so values are serialised as
-the app reads them, with their remaining TTL. Keys and values never leave the
-probe either; it reports counts, bytes and seconds.
+cache built from such an entry (Redis, or the table of Django's DatabaseCache or
+django-mysql's MySQLCache) into an alias of the current settings, through both
+Django backends, so values are serialised as the app reads them, with their
+remaining TTL. Keys and values never leave the probe either; it reports counts,
+bytes and seconds.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ CACHED_DB_ENGINE = 'django.contrib.sessions.backends.cached_db'
 DB_ENGINE = 'django.contrib.sessions.backends.db'
 # KEY_PREFIX of the cache engine's SessionStore, for Djangos whose class lacks cache_key_prefix.
 CACHE_ENGINE_KEY_PREFIX = 'django.contrib.sessions.cache'
+# django-mysql's cache, known by its class path: django-mysql is installed only when the project uses it.
+MYSQL_CACHE = 'django_mysql.cache.MySQLCache'
 SCAN_COUNT = 1000
 INSERT_BATCH = 500
 GLOB_SPECIAL = '\\*?['
@@ -74,6 +77,13 @@ def engine_kind(store_class_paths):
 def on_redis(cache_class_paths):
     """True for django-redis and Django's own RedisCache, and their subclasses (module names only)."""
     return any('redis' in path.rpartition('.')[0].lower() for path in cache_class_paths)
+
+
+def on_database(cache_class):
+    """True for Django's DatabaseCache and django-mysql's MySQLCache, and their subclasses."""
+    from django.core.cache.backends.db import DatabaseCache
+
+    return issubclass(cache_class, DatabaseCache) or MYSQL_CACHE in class_paths(cache_class)
 
 
 def glob_escape(text):
@@ -305,14 +315,40 @@ def database_live_keys(cache, marker):
     return found
 
 
+def mysql_cache_live_keys(cache, marker):
+    """(key, timeout, size) of each live row of a MySQLCache under marker; timeout None: no expiry.
+
+    MySQLCache keeps expires as ms since the epoch, and FOREVER_TIMEOUT for a key set without a timeout.
+    """
+    from django.db import connections, router
+
+    connection = connections[router.db_for_read(cache.cache_model_class)]
+    if cache._table not in connection.introspection.table_names():
+        return []
+    table = connection.ops.quote_name(cache._table)
+    now = cache._now()
+    found = []
+    with connection.cursor() as cursor:
+        cursor.execute('SELECT cache_key, expires, LENGTH(value) FROM %s WHERE cache_key LIKE %%s AND expires > %%s' % table,
+                       [like_escape(marker) + '%', now])
+        for raw_key, expires, size in cursor.fetchall():
+            key = session_key_of(raw_key, marker)
+            if key is not None:
+                timeout = None if expires >= cache.FOREVER_TIMEOUT else int(math.ceil((expires - now) / 1000))
+                found.append((key, timeout, size))
+    return found
+
+
 def live_keys(cache, marker):
     from django.core.cache.backends.db import DatabaseCache
 
     if isinstance(cache, DatabaseCache):
         return database_live_keys(cache, marker)
+    if MYSQL_CACHE in class_paths(type(cache)):
+        return mysql_cache_live_keys(cache, marker)
     if on_redis(class_paths(type(cache))):
         return redis_live_keys(cache, marker)
-    raise ValueError('%s is neither Redis nor DatabaseCache: its keys cannot be listed' % class_paths(type(cache))[0])
+    raise ValueError('%s is neither Redis, DatabaseCache nor MySQLCache: its keys cannot be listed' % class_paths(type(cache))[0])
 
 
 def apply_caps(keys, max_keys, max_bytes):
@@ -331,13 +367,11 @@ def apply_caps(keys, max_keys, max_bytes):
 
 def write_batch(target, values, timeouts):
     """Write values {key: value} into target, each with its timeout; in one transaction on a database."""
-    from django.core.cache.backends.db import DatabaseCache
-
     def write():
         for key, value in values.items():
             target.set(key, value, timeouts[key])
 
-    if isinstance(target, DatabaseCache):
+    if on_database(type(target)):
         from django.db import router, transaction
 
         with transaction.atomic(using=router.db_for_write(target.cache_model_class)):
@@ -401,7 +435,6 @@ def copy_cache(params):
 def capture_alias(params):
     """One alias's CACHES entry of the current settings, with what kind of cache it is."""
     from django.conf import settings
-    from django.core.cache.backends.db import DatabaseCache
     from django.utils.module_loading import import_string
 
     alias = params['alias']
@@ -410,7 +443,7 @@ def capture_alias(params):
         return {'error': 'CACHES has no alias %r' % alias}
     backend = import_string(config['BACKEND'])
     return {'alias': alias, 'config': config, 'backend': class_paths(backend)[0],
-            'is_redis': on_redis(class_paths(backend)), 'is_database': issubclass(backend, DatabaseCache)}
+            'is_redis': on_redis(class_paths(backend)), 'is_database': on_database(backend)}
 
 
 def warm_up_probe(params):

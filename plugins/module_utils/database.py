@@ -15,7 +15,8 @@ community.mysql lacks:
   connects with the project's ``DATABASES`` entry), given as a dict of those
   options, with errors raised as :class:`DatabaseConnectionError` so the caller
   reports them beside its other results instead of failing;
-- :func:`describe_server`, where a connection goes, for messages, without the password.
+- :func:`describe_server`, where a connection goes, for messages, without the password;
+- :func:`take_lock`, a named lock (``GET_LOCK``) of a fleet's database-wide step, or who holds it.
 """
 
 from __future__ import annotations
@@ -87,3 +88,19 @@ def connect(login):
         raise DatabaseConnectionError('cannot connect to %s: %s' % (describe_server(login), exc)) from exc
     cursor.close()
     return connection
+
+
+def describe_holder(row):
+    """Who holds a lock, from its information_schema.PROCESSLIST row (id, user, host), for messages."""
+    if not row:
+        return 'a connection that is gone by now'
+    return 'connection %s of %s from %s' % tuple(row)
+
+
+def take_lock(cursor, name, timeout):
+    """GET_LOCK on this connection; returns None when had, else who holds it."""
+    cursor.execute('SELECT GET_LOCK(%s, %s)', (name, timeout))
+    if cursor.fetchone()[0] == 1:
+        return None
+    cursor.execute('SELECT ID, USER, HOST FROM information_schema.PROCESSLIST WHERE ID = IS_USED_LOCK(%s)', (name,))
+    return describe_holder(cursor.fetchone())

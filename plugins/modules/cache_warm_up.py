@@ -18,8 +18,8 @@ description:
     O(target_alias) of the project's current settings. Values are read and written through both Django backends,
     so they are serialised as the app reads them.
   - The source is django-redis or Django's C(RedisCache) (the keys are listed with C(SCAN) under the prefix
-    C(make_key) gives, with their C(TTL)), or a C(DatabaseCache) (the rows under that prefix that have not
-    expired). A key keeps its remaining TTL; a key without one keeps none. Keys are copied in batches of
+    C(make_key) gives, with their C(TTL)), or a C(DatabaseCache) or django-mysql's C(MySQLCache) (the rows under
+    that prefix that have not expired). A key keeps its remaining TTL; a key without one keeps none. Keys are copied in batches of
     O(batch_size); on a database each batch is one transaction. After each batch the source is read again, and a
     key the app changed meanwhile is written again with its newer value.
   - With O(source_alias) and no O(source), nothing is copied; the module returns the C(CACHES) entry of that alias
@@ -137,7 +137,7 @@ source_config:
   type: dict
   sample: {BACKEND: django_redis.cache.RedisCache, LOCATION: "redis://:secret@redis:6379/1"}
 source_kind:
-  description: What O(source_alias) is.
+  description: What O(source_alias) is; V(database) for C(DatabaseCache) and django-mysql's C(MySQLCache).
   returned: without O(source)
   type: str
   choices: [redis, database, other]

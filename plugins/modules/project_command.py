@@ -148,23 +148,8 @@ from ansible_collections.mall.cache_migration.plugins.module_utils.database impo
     connect,
     connection_argument_spec,
     describe_server,
+    take_lock,
 )
-
-
-def describe_holder(row):
-    """Who holds a lock, from its information_schema.PROCESSLIST row (id, user, host), for messages."""
-    if not row:
-        return 'a connection that is gone by now'
-    return 'connection %s of %s from %s' % tuple(row)
-
-
-def take_lock(cursor, name, timeout):
-    """GET_LOCK on this connection; returns None when had, else who holds it."""
-    cursor.execute('SELECT GET_LOCK(%s, %s)', (name, timeout))
-    if cursor.fetchone()[0] == 1:
-        return None
-    cursor.execute('SELECT ID, USER, HOST FROM information_schema.PROCESSLIST WHERE ID = IS_USED_LOCK(%s)', (name,))
-    return describe_holder(cursor.fetchone())
 
 
 def main():

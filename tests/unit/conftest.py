@@ -15,6 +15,8 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
+import uuid
 import zipfile
 
 import pytest
@@ -26,17 +28,18 @@ from ansible_collections.mall.cache_migration.plugins.module_utils import _text_
 
 # The project's Django, from the wheelhouse the test containers install from.
 DJANGO_WHEELS = ('django-5.2.*-py3-none-any.whl', 'asgiref-*-py3-none-any.whl', 'sqlparse-*-py3-none-any.whl')
+DJANGO_MYSQL_WHEELS = ('django_mysql-*-py3-none-any.whl', 'pymysql-*-py3-none-any.whl', 'django_redis-*-py3-none-any.whl',
+                       'redis-*-py3-none-any.whl')
+TEST_IMAGE = os.environ.get('MALL_TEST_IMAGE', 'mall-cache-migration/bookworm:1')
 
 # The folder above ansible_collections/ that this collection was imported from.
 COLLECTIONS_PATH = pathlib.Path(_text_file.__file__).parents[5]
 
 
-@pytest.fixture(scope='session')
-def django_venv(tmp_path_factory):
-    """A "venv" whose python is this interpreter, without site-packages, with Django on its path."""
+def wheel_venv(root, patterns):
+    """A "venv" in root whose python is this interpreter, without site-packages, with the wheels of patterns on its path."""
     wheelhouse = pathlib.Path(os.environ.get('MALL_WHEELHOUSE', pathlib.Path(__file__).parents[2] / '.cache' / 'wheelhouse'))
-    root = tmp_path_factory.mktemp('django-venv')
-    for pattern in DJANGO_WHEELS:
+    for pattern in patterns:
         wheels = sorted(wheelhouse.glob(pattern))
         if not wheels:
             pytest.fail(f'no {pattern} in {wheelhouse}: run scripts/bootstrap.sh')
@@ -46,6 +49,49 @@ def django_venv(tmp_path_factory):
     python.write_text(f'#!/bin/sh\nPYTHONPATH={root / "site"} exec {sys.executable} -S "$@"\n')
     python.chmod(0o755)
     return root
+
+
+@pytest.fixture(scope='session')
+def django_venv(tmp_path_factory):
+    """A "venv" whose python is this interpreter, without site-packages, with Django on its path."""
+    return wheel_venv(tmp_path_factory.mktemp('django-venv'), DJANGO_WHEELS)
+
+
+@pytest.fixture(scope='session')
+def django_mysql_venv(tmp_path_factory):
+    """As django_venv, with django-mysql, PyMySQL (its settings install it as MySQLdb), django-redis and redis-py."""
+    return wheel_venv(tmp_path_factory.mktemp('django-mysql-venv'), DJANGO_WHEELS + DJANGO_MYSQL_WHEELS)
+
+
+@pytest.fixture(scope='session')
+def mariadb():
+    """A MariaDB and a Redis of the test image, in one container named after MALL_LIVE_PREFIX.
+
+    Gives the login (the modules' options) of a database of its own, mall_test, the Redis URL and the container.
+    """
+    docker = pytest.importorskip('docker')
+    client = docker.from_env()
+    name = '%s-mariadb-%s' % (os.environ.get('MALL_LIVE_PREFIX', 'unit'), uuid.uuid4().hex[:8])
+    server = client.containers.run(
+        TEST_IMAGE, name=name, detach=True,
+        command=['/bin/bash', '-c', 'install -d -o mysql -g mysql /run/mysqld'
+                 ' && redis-server --bind 0.0.0.0 --protected-mode no --save "" --daemonize yes'
+                 ' && exec mariadbd --user=mysql --bind-address=0.0.0.0'])
+    try:
+        deadline = time.monotonic() + 120
+        while server.exec_run(['mariadb', '-e', 'SELECT 1']).exit_code != 0:
+            assert time.monotonic() < deadline, server.logs()[-2000:]
+            time.sleep(1)
+        created = server.exec_run(['mariadb', '-e', "CREATE DATABASE mall_test; CREATE USER 'mall'@'%' IDENTIFIED BY 'unit-test';"
+                                   " GRANT ALL ON mall_test.* TO 'mall'@'%';"])
+        assert created.exit_code == 0, created.output
+        server.reload()
+        address = server.attrs['NetworkSettings']['IPAddress']
+        yield {'login': {'login_host': address, 'login_port': 3306, 'login_user': 'mall', 'login_password': 'unit-test',
+                         'login_db': 'mall_test'},
+               'redis': 'redis://%s:6379/0' % address, 'container': server}
+    finally:
+        server.remove(force=True)
 
 
 class ModuleExit(Exception):

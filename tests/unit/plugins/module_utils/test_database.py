@@ -121,3 +121,8 @@ def test_missing_driver_raises_import_error_naming_the_python(monkeypatch):
     monkeypatch.setattr(database, 'mysql_driver', None)
     with pytest.raises(ImportError, match='A MySQL module is required.*Python: /'):
         database.connect(LOGIN)
+
+
+def test_the_holder_of_a_lock_is_named_or_said_to_be_gone():
+    assert database.describe_holder((7, 'mall_user', '10.0.0.5:41234')) == 'connection 7 of mall_user from 10.0.0.5:41234'
+    assert database.describe_holder(None) == 'a connection that is gone by now'

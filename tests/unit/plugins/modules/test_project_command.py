@@ -55,11 +55,6 @@ def test_a_failing_command_fails_with_its_code_and_output(run_module, tmp_path):
     assert result['stderr'] == 'boom'
 
 
-def test_the_holder_of_a_lock_is_named_or_said_to_be_gone():
-    assert project_command.describe_holder((7, 'mall_user', '10.0.0.5:41234')) == 'connection 7 of mall_user from 10.0.0.5:41234'
-    assert project_command.describe_holder(None) == 'a connection that is gone by now'
-
-
 @pytest.mark.parametrize('password_option', ['secret_environment', 'environment'])
 def test_only_secrets_are_masked_in_the_result_at_vvv(tmp_path, password_option):
     """Ansible masks every occurrence of a no_log value: a common word in the app's environment
