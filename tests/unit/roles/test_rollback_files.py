@@ -1,4 +1,4 @@
-"""The rollback's putting back of the files (roles/rollback/tasks/files.yml): bytes, owner, mode and the modification
+"""The rollback's putting back of the files (roles/rollback/tasks/drift.yml, then files.yml): bytes, owner, mode and the modification
 time the restore point recorded, also for a file written back with the same bytes (as a git checkout does) and for a
 file named by a link. A restore point taken by restore_point_files, then ansible-playbook over the local connection:
 check mode, a rollback, and a second rollback that changes nothing."""
@@ -70,7 +70,9 @@ def rollbacks(tmp_path_factory):
         {'ansible.builtin.set_fact': {'rollback_restore_point_path': '{{ found.restore_points[0].path }}',
                                       '__rollback_manifest': '{{ found.restore_points[0].manifest }}',
                                       '__rollback_migrated': '{{ found.restore_points[0].migrated }}',
-                                      '__rollback_copies': '{{ found.restore_points[0].copies }}'}},
+                                      '__rollback_copies': '{{ found.restore_points[0].copies }}',
+                                      '__rollback_layout': '{{ found.restore_points[0].layout }}'}},
+        {'ansible.builtin.include_role': {'name': 'mall.cache_migration.rollback', 'tasks_from': 'drift'}},
         {'ansible.builtin.include_role': {'name': 'mall.cache_migration.rollback', 'tasks_from': 'files'}}])
     checked = run(tmp_path, rollback, '--check')
     after_check = {path: (path.read_text(), os.stat(path).st_mtime_ns) for path in (settings, shared)}

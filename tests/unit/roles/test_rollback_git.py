@@ -129,7 +129,7 @@ def cases(tmp_path_factory):
 
 def rollback(host, force, check):
     case = host['case']
-    tasks = [{'mall.cache_migration.restore_point_info': {'root': str(case / 'points')}, 'register': 'points'},
+    tasks = [{'mall.cache_migration.restore_point_info': {'root': '{{ mall_restore_point_root }}'}, 'register': 'points'},
              {'ansible.builtin.set_fact': {
                  'rollback_restore_point_path': '{{ points.restore_points[0].path }}',
                  '__rollback_manifest': '{{ points.restore_points[0].manifest }}',
@@ -138,7 +138,8 @@ def rollback(host, force, check):
                  '__rollback_copies': '{{ points.restore_points[0].copies }}'}},
              {'ansible.builtin.include_role': {'name': 'mall.cache_migration.rollback', 'tasks_from': 'drift.yml'}},
              {'ansible.builtin.include_role': {'name': 'mall.cache_migration.rollback', 'tasks_from': 'files.yml'}}]
-    return start(case.parent / (case.name + '-rollback.yml'), tasks, {'mall_app_dir': str(case / 'app-link'), 'rollback_force': force}, check=check)
+    return start(case.parent / (case.name + '-rollback.yml'), tasks, {'mall_app_dir': str(case / 'app-link'), 'mall_restore_point_root': str(case / 'points'),
+                                                                     'rollback_force': force}, check=check)
 
 
 @pytest.fixture(scope='module')

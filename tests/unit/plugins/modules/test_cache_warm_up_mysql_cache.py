@@ -97,7 +97,8 @@ def test_the_rollback_copies_the_keys_written_while_on_mysql_cache_back_to_redis
     assert {field: copied[field] for field in ('found', 'copied', 'skipped', 'target_backend')} == {
         'found': 3, 'copied': 2, 'skipped': {'unchanged': 1}, 'target_backend': 'django_redis.cache.RedisCache'}
     redis = json.loads(in_project(project, 'redis', READ_REDIS))
-    assert redis['cart:1'][0] == {'items': [1, 2]} and 290 <= redis['cart:1'][1] <= 300
+    # The table's TTL (300 s when set, less by the time this took on a loaded machine), not the snapshot's 900.
+    assert redis['cart:1'][0] == {'items': [1, 2]} and 0 < redis['cart:1'][1] <= 300
     assert redis['flags'] == ['forever', None]
     # The snapshot's own value and TTL: the same value is not copied again.
     assert redis['price:7'][0] == 1999 and redis['price:7'][1] > 600
