@@ -31,6 +31,9 @@ DURATIONS = ROOT / "tests" / "durations.json"
 CHECK_TIER = ("tests/unit/", "tests/test_collection.py", "tests/test_sanity.py", "tests/test_docs.py",
               "tests/test_changelog.py", "tests/test_package.py", "tests/test_role_docs.py",
               "tests/test_debian_mirror.py")
+# A test of the check tier's folders that starts a server in a container (a MariaDB and a Redis) runs with the
+# rest, after the gate.
+LIVE_FIXTURES = frozenset({"mariadb"})
 # Each scenario, live script and integration target has containers of its own, so they run side by side; the
 # tests of any other file share its module- and session-scoped fixtures (one ansible-test run, one sandbox)
 # and stay on one worker.
@@ -62,7 +65,7 @@ def known_durations():
 def pytest_collection_modifyitems(config, items):
     known = known_durations()
     for item in items:
-        if item.nodeid.startswith(CHECK_TIER):
+        if item.nodeid.startswith(CHECK_TIER) and not LIVE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.check)
         item.add_marker(pytest.mark.xdist_group(schedule_unit(item.nodeid)))
 
