@@ -214,7 +214,7 @@ backend:
 proof:
   description:
     - With O(prove=true), the result of loading the planned settings in a copy (C(ok), C(backend), C(problems)).
-    - C(max_entries) is the C(default) alias' MAX_ENTRIES as the copy's Django reads it: the one the plan writes.
+    - C(max_entries) is the C(default) alias' MAX_ENTRIES as the copy's Django reads it, the one the plan writes.
   returned: when O(prove=true) and the plan is not empty
   type: dict
 refusal:
