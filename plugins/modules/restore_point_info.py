@@ -17,7 +17,7 @@ description:
     Anything else under O(root) (another tool's folder, a copy, a half-written restore point) is
     listed in RV(skipped) with the reason, and never counts, neither for pruning nor as the newest.
   - The order is by the manifest's C(created) time, not by the directory's name or mtime.
-  - With O(host) and O(app_dir), only this host's and app's restore points count: one whose manifest names another
+  - With O(host) and O(app_dir), only this host's and app's restore points count; one whose manifest names another
     host or app dir (another app on the host, another host on a root shared over NFS) is listed in RV(skipped) with
     the reason, never returned, never current. A manifest that names no host nor app dir (an older one) counts.
   - Also reads C(migrated.json), the record of the files as the migration left them, when the
