@@ -430,16 +430,19 @@ def list_restore_points(root, name=None, host=None, app_dir=None):
     return points, skipped, current_point(root, host, app_dir)
 
 
+def marked_point(root, link, host, app_dir):
+    """The name of the restore point that `link` marks when it is a valid one of this host and app, else None."""
+    linked = linked_name(root, link)
+    if linked is None:
+        return None
+    try:
+        manifest, _created = read_manifest(os.path.join(root, linked))
+    except ValueError:
+        return None
+    return linked if owner_problem(manifest, host, app_dir) is None else None
+
+
 def current_point(root, host, app_dir):
     """The name of this host's and app's restore point that a current link marks, or None."""
-    for link in current_links(root, host, app_dir):
-        linked = linked_name(root, link)
-        if linked is None:
-            continue
-        try:
-            manifest, _created = read_manifest(os.path.join(root, linked))
-        except ValueError:
-            continue
-        if owner_problem(manifest, host, app_dir) is None:
-            return linked
-    return None
+    marked = [marked_point(root, link, host, app_dir) for link in current_links(root, host, app_dir)]
+    return next((name for name in marked if name is not None), None)

@@ -364,7 +364,6 @@ def record_migrated(module, path):
 def mark_finished(module, root, host, app_dir):
     """Remove this host's and app's current link, and the link of older releases when it marks this host's and app's."""
     own = restore_point.current_link(root, host, app_dir)
-    marked = restore_point.current_point(root, host, app_dir)
     removed = []
     for link in restore_point.current_links(root, host, app_dir):
         if not os.path.lexists(link):
@@ -372,7 +371,7 @@ def mark_finished(module, root, host, app_dir):
         if not os.path.islink(link):
             module.fail_json(msg='%s is not the link a migration under way leaves (not a symlink): remove it by hand. '
                                  'Nothing was changed.' % link)
-        if link == own or restore_point.linked_name(root, link) == marked:
+        if link == own or restore_point.marked_point(root, link, host, app_dir) is not None:
             removed.append(link)
     if not module.check_mode:
         for link in removed:

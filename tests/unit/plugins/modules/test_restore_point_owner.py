@@ -116,3 +116,15 @@ def test_the_current_link_of_an_older_release_counts_for_its_app_only(run_module
     assert os.path.islink(root / 'current')
     assert run_module(restore_point_files.main, dict(root=str(root), step='finished', **SHOP))['changed'] is True
     assert not os.path.lexists(root / 'current') and (shop / 'manifest.json').is_file()
+
+
+def test_finishing_removes_both_links_of_its_app(run_module, tmp_path):
+    root, kept = tmp_path / 'backups', tmp_path / 'settings.py'
+    kept.write_text('CACHES = {}\n')
+    older = make_point(root, '20261120T000000Z', '20261120T000000Z', MALL)
+    (root / 'current').symlink_to(older)
+    newer = take(run_module, root, MALL, kept)
+    # Its own link first: the migration under way is the newer one.
+    assert info(run_module, root, MALL)['current'] == newer
+    assert run_module(restore_point_files.main, dict(root=str(root), step='finished', **MALL))['changed'] is True
+    assert [entry for entry in os.listdir(root) if entry.startswith('current')] == []
