@@ -152,7 +152,7 @@ def sha256(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def write_restore_point(root, name, created, files, migrated=None):
+def write_restore_point(root, name, created, files, migrated=None, app_dir=None):
     """A restore point as the restore_point role leaves it: copies of the files, a manifest, and
     (when the migration finished) migrated.json with the files' checksums after the migration."""
     point = root / name
@@ -161,7 +161,8 @@ def write_restore_point(root, name, created, files, migrated=None):
         copy.parent.mkdir(parents=True, exist_ok=True)
         copy.write_text(before)
     manifest = {
-        "created": created, "host": "local-host", "app_dir": "/",
+        # The host's app by default (local_host.make_host: base/app beside base/restore-points).
+        "created": created, "host": "local-host", "app_dir": app_dir or str(root.parent / "app"),
         "restored_files": [{"path": str(path), "checksum": hashlib.sha256(before.encode()).hexdigest(),
                             "mode": "0644", "pw_name": "root", "gr_name": "root", "size": len(before)}
                            for path, before in files.items()],
@@ -188,6 +189,8 @@ def test_rollback_goes_by_the_manifest_and_refuses_files_changed_since_the_migra
     (root / "zzzz-other-tool").mkdir()
     (root / "99999999T999999Z").mkdir()
     write_restore_point(root, "zz-renamed-copy", "20250101T000000Z", {env_file: "OLD=1\n"})
+    # Another app's on the same root, newer: never this app's to go back to.
+    write_restore_point(root, "20261127T080000Z-0b7e5d21", "20261127T080000Z", {env_file: "OTHER=1\n"}, app_dir="/srv/shop")
 
     refused = run_playbook(host, "rollback.yml", {})
     assert refused.returncode != 0

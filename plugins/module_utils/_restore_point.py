@@ -12,7 +12,8 @@ layout and the manifest to the rollback and redis_teardown roles) and restore_po
 the restore_point role calls to take the files and write the manifest). No role spells a path of
 the layout: they read it from those modules' results.
 
-A restore point is a directory <root>/<name> (name: its UTC time, 20261126T071900Z), mode 0700:
+A restore point is a directory <root>/<name>, mode 0700. Its name is its UTC time and the tag of its host and
+app dir (20261126T071900Z-3f9a0c12), so that the apps of one host, or hosts sharing a root, never take one name:
 
     files/<absolute path>    byte copies of the files the migration changes (mode 0600, the file's mtime)
     database.sql.gz          the app database's dump (database.partial.sql.gz until it is checked and listed)
@@ -24,7 +25,10 @@ A restore point is a directory <root>/<name> (name: its UTC time, 20261126T07190
     manifest.json            written last: the restore point is valid only once it is there
     migrated.json            the kept files' checksums as the migration left them
 
-<root>/current links to the restore point of a migration under way.
+<root>/current-<tag> links to the restore point of a migration under way of that host and app dir.
+<root>/current is the link of releases before 1.3.0, still read (and removed once finished) when the manifest it
+links to is this host's and app's. A manifest names its host and app dir; an older one that names neither counts
+for any.
 """
 
 from __future__ import annotations
@@ -48,6 +52,8 @@ CURRENT = 'current'
 FILES = 'files'
 CREATED_FORMAT = '%Y%m%dT%H%M%SZ'
 BARE_NAME = re.compile(r'^[0-9A-Za-z_][0-9A-Za-z_.-]*$')
+# Hex digits of the tag of a host and an app dir in the names of its restore points and of its current link.
+TAG_LENGTH = 8
 DIRECTORY_MODE = 0o700
 FILE_MODE = 0o600
 
@@ -365,17 +371,63 @@ def read_migrated(directory):
     return record if isinstance(record, dict) and isinstance(record.get('files'), list) else None
 
 
-def current_name(root):
-    """The name of the restore point that <root>/current links to, or None."""
-    link = os.path.join(root, CURRENT)
+def tag(host, app_dir):
+    """The short tag of a host and an app dir: the same on every run, another for another host or app dir."""
+    key = '%s\n%s' % (host, os.path.normpath(app_dir))
+    return hashlib.sha256(key.encode('utf-8')).hexdigest()[:TAG_LENGTH]
+
+
+def point_name(moment, host, app_dir):
+    """The name of a restore point taken at `moment` (a UTC datetime) for this host and app dir."""
+    return '%s-%s' % (moment.strftime(CREATED_FORMAT), tag(host, app_dir))
+
+
+def created_of(name):
+    """The created time (20261126T071900Z) a restore point's name begins with, or the name when it begins with none."""
+    stamp = name[:len('20261126T071900Z')]
+    try:
+        datetime.datetime.strptime(stamp, CREATED_FORMAT)
+    except ValueError:
+        return name
+    return stamp if name == stamp or name[len(stamp)] == '-' else name
+
+
+def current_link(root, host, app_dir):
+    """The link to the restore point of a migration under way of this host and app dir (<root>/current without them)."""
+    if host is None or app_dir is None:
+        return os.path.join(root, CURRENT)
+    return os.path.join(root, '%s-%s' % (CURRENT, tag(host, app_dir)))
+
+
+def owner_problem(manifest, host, app_dir):
+    """Why a manifest is another host's or app's restore point, or None (one that names neither counts for any)."""
+    recorded_host, recorded_dir = manifest.get('host'), manifest.get('app_dir')
+    if host is not None and recorded_host is not None and recorded_host != host:
+        return 'the restore point of host %s, not of %s' % (recorded_host, host)
+    if app_dir is not None and recorded_dir is not None and os.path.normpath(str(recorded_dir)) != os.path.normpath(app_dir):
+        return 'the restore point of the app in %s, not of the app in %s' % (recorded_dir, app_dir)
+    return None
+
+
+def linked_name(root, link):
+    """The name of the directory of `root` that `link` links to, or None."""
     if not os.path.islink(link):
         return None
     target = os.path.realpath(link)
     return os.path.basename(target) if os.path.dirname(target) == os.path.realpath(root) else None
 
 
-def list_restore_points(root, name=None):
-    """Return (restore points newest first, skipped directories, name of the current one)."""
+def current_links(root, host, app_dir):
+    """The links that may mark this host's and app's migration under way: its own, then the one of older releases."""
+    own = current_link(root, host, app_dir)
+    return [own] if own == os.path.join(root, CURRENT) else [own, os.path.join(root, CURRENT)]
+
+
+def list_restore_points(root, name=None, host=None, app_dir=None):
+    """Return (this host's and app's restore points newest first, skipped directories, name of the current one).
+
+    With host and app_dir, a restore point whose manifest names another host or app dir is skipped, and only
+    one of this host's and app's counts as current."""
     points, skipped = [], []
     if not os.path.isdir(root):
         return points, skipped, None
@@ -391,6 +443,10 @@ def list_restore_points(root, name=None):
         except ValueError as error:
             skipped.append({'name': entry, 'reason': str(error)})
             continue
+        problem = owner_problem(manifest, host, app_dir)
+        if problem is not None:
+            skipped.append({'name': entry, 'reason': problem})
+            continue
         points.append({
             'name': entry,
             'path': directory,
@@ -399,6 +455,25 @@ def list_restore_points(root, name=None):
             'migrated': read_migrated(directory),
             'layout': layout(directory),
             'copies': copies(directory, manifest),
+            'recorded_owner': manifest.get('host') is not None and manifest.get('app_dir') is not None,
         })
     points.sort(key=lambda point: (point['created'], point['name']), reverse=True)
-    return points, skipped, current_name(root)
+    return points, skipped, current_point(root, host, app_dir)
+
+
+def marked_point(root, link, host, app_dir):
+    """The name of the restore point that `link` marks when it is a valid one of this host and app, else None."""
+    linked = linked_name(root, link)
+    if linked is None:
+        return None
+    try:
+        manifest, _created = read_manifest(os.path.join(root, linked))
+    except ValueError:
+        return None
+    return linked if owner_problem(manifest, host, app_dir) is None else None
+
+
+def current_point(root, host, app_dir):
+    """The name of this host's and app's restore point that a current link marks, or None."""
+    marked = [marked_point(root, link, host, app_dir) for link in current_links(root, host, app_dir)]
+    return next((name for name in marked if name is not None), None)

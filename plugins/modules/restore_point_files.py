@@ -25,12 +25,14 @@ description:
     module fails with RV(dump.problem); no file is ever left under the dump's final name.
   - O(step=manifest) writes the O(parts) given, flushes every file and directory of the restore point to the disk
     (fsync), lists every file the restore point holds with its sha256, writes C(manifest.json) (flushed too; the
-    restore point is valid from then on) and points C(<root>/current) at it. With O(database_dump_sha256), the
+    restore point is valid from then on; it records O(host) and O(app_dir)) and points the C(current) link of this
+    host and app (RV(current)) at it. With O(database_dump_sha256), the
     checked dump is listed under its final name C(database.sql.gz) and only then renamed to it.
   - O(step=migrated) records the sha256 of the kept files as they are now (the migration's result)
     in C(migrated.json); a rollback compares with it.
-  - O(step=finished) removes the C(<root>/current) link, since the migration is over; its restore
-    point stays for a rollback.
+  - O(step=finished) removes the C(current) link of this host and app, since the migration is over; its restore
+    point stays for a rollback. The C(<root>/current) link of releases before 1.3.0 is removed too when it links to
+    this host's and app's restore point, never when it links to another's.
   - O(step=times), once a rollback has put the kept files back, sets on each the modification time
     that the manifest records (C(mtime_ns), to the nanosecond), keeping its access time, so that
     nothing looks newer than it was (a C(git checkout) or a copy gives a file the time it was written).
@@ -45,11 +47,26 @@ extends_documentation_fragment:
 options:
   name:
     description:
-      - The restore point's directory under O(root), a bare name; the restore_point role uses the
-        UTC time (C(20261126T071900Z)), which the manifest records as C(created).
-      - Required unless O(step=finished).
+      - The restore point's directory under O(root), a bare name. The manifest records as C(created) the UTC time
+        it begins with (C(20261126T071900Z)).
+      - Omitted with O(step=files), O(host) and O(app_dir), the module names it by the UTC time now and the tag of
+        the host and app dir (C(20261126T071900Z-3f9a0c12)), so that the apps of one host and the hosts that share
+        O(root) never take one name; RV(path) says which.
+      - Required with O(step=dump), O(step=manifest), O(step=migrated) and O(step=times).
       - With O(step=times), the restore point whose manifest records the times.
     type: str
+  host:
+    description:
+      - The host whose restore point this is (the roles pass C(inventory_hostname)), recorded in the manifest.
+      - With O(app_dir), names the restore point and the C(current) link of this host and app.
+    type: str
+    version_added: 1.3.0
+  app_dir:
+    description:
+      - The app dir whose restore point this is (the roles pass C(mall_app_dir)), recorded in the manifest.
+      - With O(host), names the restore point and the C(current) link of this host and app.
+    type: path
+    version_added: 1.3.0
   step:
     description: What to do (see the description).
     type: str
@@ -69,7 +86,7 @@ options:
     elements: dict
     default: []
   metadata:
-    description: With O(step=manifest), more keys of the manifest (the role records C(host) and C(app_dir)).
+    description: With O(step=manifest), more keys of the manifest (O(host) and O(app_dir) are recorded from their options).
     type: dict
     default: {}
   parts:
@@ -104,10 +121,11 @@ seealso:
 '''
 
 EXAMPLES = r'''
-- name: Keep the files the migration changes
+- name: Keep the files the migration changes, in a restore point named by the time and the host's and app's tag
   mall.cache_migration.restore_point_files:
     root: /var/backups/mall-cache-migration
-    name: 20261126T071900Z
+    host: "{{ inventory_hostname }}"
+    app_dir: /srv/mall-server
     files:
       - /srv/mall-server/mall_server/settings/base.py
       - /srv/mall-server/.env.production
@@ -116,17 +134,19 @@ EXAMPLES = r'''
 - name: Write the pip freeze and the manifest, and mark the restore point as the one under way
   mall.cache_migration.restore_point_files:
     root: /var/backups/mall-cache-migration
-    name: 20261126T071900Z
+    name: "{{ __restore_point_taken.path | basename }}"
+    host: "{{ inventory_hostname }}"
+    app_dir: /srv/mall-server
     step: manifest
     restored_files: "{{ __restore_point_taken.restored_files }}"
     parts:
       pip_freeze: "Django==4.2.30\n"
-    metadata:
-      host: "{{ inventory_hostname }}"
 
 - name: Once the migration is checked, mark it as finished (its restore point stays for a rollback)
   mall.cache_migration.restore_point_files:
     root: /var/backups/mall-cache-migration
+    host: "{{ inventory_hostname }}"
+    app_dir: /srv/mall-server
     step: finished
 
 - name: After a rollback put the files back, give them the modification times the manifest records
@@ -178,10 +198,12 @@ layout:
   sample: {"path": "/var/backups/mall-cache-migration/20261126T071900Z",
            "redis_dump": "/var/backups/mall-cache-migration/20261126T071900Z/redis/dump.rdb"}
 current:
-  description: The path of the link to the restore point of a migration under way.
+  description:
+    - The path of the link to the restore point of a migration under way of this host and app (C(current-<tag>) with
+      O(host) and O(app_dir), C(current) without).
   returned: always
   type: str
-  sample: /var/backups/mall-cache-migration/current
+  sample: /var/backups/mall-cache-migration/current-3f9a0c12
 restored_files:
   description:
     - With O(step=files), each kept file with its owner, group, mode, size, sha256 and modification time
@@ -273,8 +295,7 @@ def write_if_changed(module, dest, data):
     return True
 
 
-def point_current(module, root, path):
-    link = os.path.join(root, restore_point.CURRENT)
+def point_current(module, link, path):
     if os.path.islink(link) and os.readlink(link) == path:
         return False
     if not module.check_mode:
@@ -324,7 +345,7 @@ def list_dump(module, paths, contents):
     return {'path': paths['database_dump'], 'sha256': wanted}
 
 
-def write_manifest(module, name, root, path):
+def write_manifest(module, name, link, path):
     if not os.path.isdir(path) and not module.check_mode:
         module.fail_json(msg='%s is not a restore point directory: run step=files first. Nothing was changed.' % path)
     written = write_parts(module, path)
@@ -333,9 +354,10 @@ def write_manifest(module, name, root, path):
     result = {}
     if module.params['database_dump_sha256']:
         result['database_dump'] = list_dump(module, paths, contents)
-    manifest = dict(module.params['metadata'], created=name, contents=contents,
+    owner = {key: module.params[key] for key in ('host', 'app_dir') if module.params[key] is not None}
+    manifest = dict(module.params['metadata'], created=restore_point.created_of(name), contents=contents,
                     restored_files=[{key: entry.get(key) for key in restore_point.RESTORED_FILE_KEYS}
-                                    for entry in module.params['restored_files']])
+                                    for entry in module.params['restored_files']], **owner)
     if not module.check_mode:
         restore_point.sync_tree(path)
     changed = write_if_changed(module, paths['manifest'], restore_point.manifest_bytes(manifest))
@@ -343,7 +365,7 @@ def write_manifest(module, name, root, path):
         # Listed (and on the disk) first: a file under the dump's final name always has its sha256 in the manifest.
         restore_point.rename_durably(paths['database_dump_partial'], paths['database_dump'])
         changed = True
-    changed = point_current(module, root, path) or changed or bool(written)
+    changed = point_current(module, link, path) or changed or bool(written)
     return dict(result, changed=changed, manifest=manifest, parts_written=written)
 
 
@@ -376,16 +398,22 @@ def restore_times(module, path):
     return dict(changed=bool(restored), times_restored=restored, times_unrecorded=unrecorded)
 
 
-def mark_finished(module, root):
-    link = os.path.join(root, restore_point.CURRENT)
-    if not os.path.lexists(link):
-        return dict(changed=False)
-    if not os.path.islink(link):
-        module.fail_json(msg='%s is not the link a migration under way leaves (not a symlink): remove it by hand. '
-                             'Nothing was changed.' % link)
+def mark_finished(module, root, host, app_dir):
+    """Remove this host's and app's current link, and the link of older releases when it marks this host's and app's."""
+    own = restore_point.current_link(root, host, app_dir)
+    removed = []
+    for link in restore_point.current_links(root, host, app_dir):
+        if not os.path.lexists(link):
+            continue
+        if not os.path.islink(link):
+            module.fail_json(msg='%s is not the link a migration under way leaves (not a symlink): remove it by hand. '
+                                 'Nothing was changed.' % link)
+        if link == own or restore_point.marked_point(root, link, host, app_dir) is not None:
+            removed.append(link)
     if not module.check_mode:
-        os.unlink(link)
-    return dict(changed=True)
+        for link in removed:
+            os.unlink(link)
+    return dict(changed=bool(removed))
 
 
 def main():
@@ -393,6 +421,8 @@ def main():
         argument_spec=dict(
             root=dict(type='path', required=True),
             name=dict(type='str'),
+            host=dict(type='str'),
+            app_dir=dict(type='path'),
             step=dict(type='str', choices=['files', 'dump', 'manifest', 'migrated', 'finished', 'times'], default='files'),
             files=dict(type='list', elements='path', default=[]),
             restored_files=dict(type='list', elements='dict', default=[]),
@@ -400,13 +430,19 @@ def main():
             parts=dict(type='dict', default={}, no_log=True),
             database_dump_sha256=dict(type='str'),
         ),
-        required_if=[('step', step, ('name',)) for step in ('files', 'dump', 'manifest', 'migrated', 'times')],
+        required_if=[('step', step, ('name',)) for step in ('dump', 'manifest', 'migrated', 'times')],
+        required_together=[('host', 'app_dir')],
         supports_check_mode=True,
     )
     root, name, step = module.params['root'], module.params['name'], module.params['step']
-    current = os.path.join(root, restore_point.CURRENT)
+    host, app_dir = module.params['host'], module.params['app_dir']
+    current = restore_point.current_link(root, host, app_dir)
     if step == 'finished':
-        module.exit_json(current=current, **mark_finished(module, root))
+        module.exit_json(current=current, **mark_finished(module, root, host, app_dir))
+    if name is None:
+        if host is None:
+            module.fail_json(msg='step=files needs name, or host and app_dir to name the restore point by. Nothing was changed.')
+        name = restore_point.point_name(datetime.datetime.now(datetime.timezone.utc), host, app_dir)
     if not restore_point.BARE_NAME.match(name):
         module.fail_json(msg='name must be the bare name of a restore point (no /, not starting with .), not %r' % name)
     path = os.path.join(root, name)
@@ -416,7 +452,7 @@ def main():
         elif step == 'dump':
             result = check_dump(module, path)
         elif step == 'manifest':
-            result = write_manifest(module, name, root, path)
+            result = write_manifest(module, name, current, path)
         elif step == 'migrated':
             result = record_migrated(module, path)
         else:

@@ -17,9 +17,13 @@ description:
     Anything else under O(root) (another tool's folder, a copy, a half-written restore point) is
     listed in RV(skipped) with the reason, and never counts, neither for pruning nor as the newest.
   - The order is by the manifest's C(created) time, not by the directory's name or mtime.
+  - With O(host) and O(app_dir), only this host's and app's restore points count; one whose manifest names another
+    host or app dir (another app on the host, another host on a root shared over NFS) is listed in RV(skipped) with
+    the reason, never returned, never current. A manifest that names no host nor app dir (an older one) counts.
   - Also reads C(migrated.json), the record of the files as the migration left them, when the
-    restore point has one, and where the C(current) link (the restore point of a migration under
-    way) points.
+    restore point has one, and where the C(current) link of this host and app (the restore point of a migration
+    under way, RV(current_link)) points; the C(current) link of releases before 1.3.0 is read too when its
+    restore point is this host's and app's.
   - Each restore point comes with its RV(restore_points[].layout), so roles read the paths instead of
     spelling them.
 author:
@@ -37,6 +41,18 @@ options:
       - When that directory is not a valid restore point, RV(restore_points) is empty and
         RV(skipped) says why.
     type: str
+  host:
+    description:
+      - The host whose restore points these are (the roles pass C(inventory_hostname)).
+      - Without it, the restore points of every host count.
+    type: str
+    version_added: 1.3.0
+  app_dir:
+    description:
+      - The app dir whose restore points these are (the roles pass C(mall_app_dir)).
+      - Without it, the restore points of every app dir count.
+    type: path
+    version_added: 1.3.0
   verify:
     description:
       - Also compare every file the manifest lists (C(contents)) with the file now, by sha256, and return
@@ -56,6 +72,8 @@ EXAMPLES = r'''
 - name: Find the restore points
   mall.cache_migration.restore_point_info:
     root: /var/backups/mall-cache-migration
+    host: "{{ inventory_hostname }}"
+    app_dir: /srv/mall-server
   register: __restore_points
 
 - name: Roll back to the newest one
@@ -66,7 +84,9 @@ EXAMPLES = r'''
 - name: Check one restore point by name, every file against the sha256 its manifest records
   mall.cache_migration.restore_point_info:
     root: /var/backups/mall-cache-migration
-    name: 20261126T071900Z
+    name: 20261126T071900Z-3f9a0c12
+    host: "{{ inventory_hostname }}"
+    app_dir: /srv/mall-server
     verify: true
   register: __restore_point
 '''
@@ -107,6 +127,12 @@ restore_points:
           C(manifest), C(migrated)), as M(mall.cache_migration.restore_point_files) returns it.
       type: dict
       sample: {"redis_dump": "/var/backups/mall-cache-migration/20261126T071900Z/redis/dump.rdb"}
+    recorded_owner:
+      description:
+        - Whether the manifest names its host and app dir; false for an older one, which counts for
+          every host and app dir and which the restore_point role therefore never prunes.
+      type: bool
+      version_added: 1.3.0
     copies:
       description: For each file of the manifest's C(restored_files), the path of its copy in the restore point.
       type: dict
@@ -130,21 +156,27 @@ restore_points:
           sample: [{"part": "database dump", "path": "/var/backups/mall-cache-migration/20261126T071900Z/database.sql.gz",
                     "problem": "sha256 differs from the manifest"}]
 skipped:
-  description: Directories under O(root) that are not restore points, with the reason.
+  description:
+    - Directories under O(root) that are not restore points, or (with O(host), O(app_dir)) another host's or app's,
+      with the reason.
   returned: always
   type: list
   elements: dict
-  sample: [{"name": "old-backups", "reason": "no manifest.json"}]
+  sample: [{"name": "old-backups", "reason": "no manifest.json"},
+           {"name": "20261126T071900Z-0b7e5d21", "reason": "the restore point of the app in /srv/shop, not of the app in /srv/mall-server"}]
 current:
-  description: The name of the restore point that C(current) links to (a migration under way), or null.
+  description:
+    - The name of this host's and app's restore point that a C(current) link marks (a migration under way), or null.
   returned: always
   type: str
   sample: 20261126T071900Z
 current_link:
-  description: The path of the C(current) link, whether it exists or not.
+  description:
+    - The path of this host's and app's C(current) link, whether it exists or not (C(current-<tag>) with O(host) and
+      O(app_dir), C(current) without).
   returned: always
   type: str
-  sample: /var/backups/mall-cache-migration/current
+  sample: /var/backups/mall-cache-migration/current-3f9a0c12
 '''
 
 import os
@@ -158,6 +190,8 @@ def main():
         argument_spec=dict(
             root=dict(type='path', required=True),
             name=dict(type='str'),
+            host=dict(type='str'),
+            app_dir=dict(type='path'),
             verify=dict(type='bool', default=False),
         ),
         required_if=[('verify', True, ('name',))],
@@ -166,15 +200,15 @@ def main():
     name = module.params['name']
     if name is not None and not restore_point.BARE_NAME.match(name):
         module.fail_json(msg='name must be the bare name of a restore point (no /, not starting with .), not %r' % name)
-    root = module.params['root']
-    points, skipped, current = restore_point.list_restore_points(root, name)
+    root, host, app_dir = module.params['root'], module.params['host'], module.params['app_dir']
+    points, skipped, current = restore_point.list_restore_points(root, name, host, app_dir)
     if module.params['verify']:
         for point in points:
             point['verification'] = {
                 'checked': sorted(os.path.normpath(str(item.get('path', ''))) for item in point['manifest']['contents']),
                 'differences': restore_point.verify_contents(point['path'], point['manifest'])}
     module.exit_json(changed=False, restore_points=points, skipped=skipped, current=current,
-                     current_link=os.path.join(root, restore_point.CURRENT))
+                     current_link=restore_point.current_link(root, host, app_dir))
 
 
 if __name__ == '__main__':

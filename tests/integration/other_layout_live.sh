@@ -502,7 +502,8 @@ for name in sys.argv[1:]:
 PY
 }
 
-restore_points() { on_host bash -c "ls -1 $RESTORE_ROOT 2>/dev/null | grep -v '^current$' || true"; }
+restore_points() { on_host bash -c "ls -1 $RESTORE_ROOT 2>/dev/null | grep -v '^current' || true"; }
+current_links() { on_host bash -c "ls -1 $RESTORE_ROOT 2>/dev/null | grep '^current' || true"; }
 
 # Fails with the name of the task that failed when it is not of role ROLE.
 failed_in_role() {  # failed_in_role NAME ROLE
@@ -637,7 +638,7 @@ PY
   done
   on_host zcat "$rp/database.sql.gz" >"$WORK/dump.sql"
   grep -q "CREATE TABLE \`auth_user\`" "$WORK/dump.sql" || fail "the dump has no auth_user table"
-  on_host test ! -e "$RESTORE_ROOT/current" || fail "'current' still marks a migration under way"
+  [ -z "$(current_links)" ] || fail "$(current_links) still marks a migration under way"
 
   # Check mode on the migrated host: nothing to do.
   play check-migrated 0 migrate.yml --check --diff

@@ -211,7 +211,7 @@ def test_the_layout_filter_is_the_layout_of_the_module_utils():
 
 
 @pytest.mark.parametrize('args, message', [
-    (dict(step='files'), 'step is files but all of the following are missing: name'),
+    (dict(step='files'), 'step=files needs name, or host and app_dir'),
     (dict(name='../x'), 'bare name'),
     (dict(name='p', files=['relative.py']), 'absolute paths'),
     (dict(name='p', step='migrated'), 'is not a restore point (no manifest.json)'),
