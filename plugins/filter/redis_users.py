@@ -13,7 +13,8 @@ description:
   - Preflight and redis_teardown keep a Redis container while another app host may still use it. Such a host is
     either recorded in the fleet's registry on the same container (its Docker id) and not migrated, or not recorded
     at all: a host of O(fleet_hosts) (AWX job slicing), or, when O(fleet_hosts) is empty, a host of the inventory
-    group the playbooks target that this run does not play (cut by C(--limit)).
+    group the playbooks target that this run does not play (cut by C(--limit)) and that the inventory gives this
+    host's database and Redis container: a host on another database never records itself in this one's registry.
   - The hosts this run plays are left out of the group's: C(migrate.yml) records them all before its first batch, so
     on a full run (or a single host) nothing changes; in check mode, where nothing is recorded, they count as they
     would be recorded. A host recorded on another Redis, or as migrated, uses this one no more.
@@ -46,6 +47,13 @@ options:
     type: list
     elements: str
     default: []
+  inventory_vars:
+    description:
+      - The inventory's variables of each host (C(hostvars)). A host of O(inventory_hosts) counts only when its
+        C(mall_db_host), C(mall_db_port), C(mall_db_name) and C(mall_redis_container) are this host's; one that the
+        inventory sets for only one of them may be the role default's value, and is not told apart.
+    type: dict
+    default: {}
 """
 
 EXAMPLES = r"""
@@ -53,7 +61,8 @@ EXAMPLES = r"""
   ansible.builtin.set_fact:
     users: >-
       {{ mall_fleet_rows | mall.cache_migration.redis_users(host=inventory_hostname, redis_id=container_id,
-         fleet_hosts=mall_fleet_hosts, inventory_hosts=groups['mall_servers'], play_hosts=ansible_play_hosts) }}
+         fleet_hosts=mall_fleet_hosts, inventory_hosts=groups['mall_servers'], play_hosts=ansible_play_hosts,
+         inventory_vars=hostvars) }}
 """
 
 RETURN = r"""
@@ -76,11 +85,23 @@ _value:
 """
 
 
-def redis_users(rows, host, redis_id, fleet_hosts=(), inventory_hosts=(), play_hosts=()):
+# What makes two hosts of the inventory use the same registry and the same Redis.
+FLEET_VARIABLES = ('mall_db_host', 'mall_db_port', 'mall_db_name', 'mall_redis_container')
+
+
+def same_fleet(ours, theirs):
+    # A variable one of them leaves to the role default may be the other's value: such a host counts.
+    return all(str(ours[name]) == str(theirs[name]) for name in FLEET_VARIABLES if name in ours and name in theirs)
+
+
+def redis_users(rows, host, redis_id, fleet_hosts=(), inventory_hosts=(), play_hosts=(), inventory_vars=None):
+    inventory_vars = inventory_vars or {}
     recorded_hosts = {row['host'] for row in rows}
     recorded = sorted({row['host'] for row in rows
                        if redis_id and row['host'] != host and row['state'] != 'migrated' and row['redis_id'] == redis_id})
-    candidates = list(fleet_hosts) if fleet_hosts else [name for name in inventory_hosts if name not in play_hosts]
+    ours = inventory_vars.get(host, {})
+    candidates = list(fleet_hosts) if fleet_hosts else [
+        name for name in inventory_hosts if name not in play_hosts and same_fleet(ours, inventory_vars.get(name, {}))]
     unrecorded = [name for index, name in enumerate(candidates)
                   if name != host and name not in recorded_hosts and name not in candidates[:index]]
     return {'recorded': recorded, 'unrecorded': unrecorded, 'users': recorded + unrecorded}

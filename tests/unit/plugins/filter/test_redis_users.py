@@ -54,3 +54,17 @@ def test_mall_fleet_hosts_replace_the_inventory_group():
     rows = [row('web-01', 'migrating'), row('web-02', 'migrated')]
     assert users(rows, fleet_hosts=['web-01', 'web-02', 'web-05', 'web-05'], inventory_hosts=['web-01', 'web-02'],
                  play_hosts=['web-01', 'web-02']) == {'recorded': [], 'unrecorded': ['web-05'], 'users': ['web-05']}
+
+
+def test_hosts_of_the_group_on_another_database_or_redis_do_not_count():
+    # One inventory for several fleets (dev and staging): a host on another database never records itself in this registry.
+    hostvars = {'web-01': {'mall_db_name': 'mall', 'mall_redis_container': 'redis-mall'},
+                'web-02': {'mall_db_name': 'mall', 'mall_redis_container': 'redis-mall'},
+                'web-03': {'mall_db_name': 'mall_staging', 'mall_redis_container': 'redis-mall'},
+                'web-04': {'mall_db_name': 'mall', 'mall_redis_container': 'redis-other'}}
+    assert users([row('web-01', 'migrating')], play_hosts=['web-01'], inventory_vars=hostvars)['unrecorded'] == ['web-02']
+
+
+def test_a_variable_the_inventory_sets_for_one_host_only_may_be_the_default_of_the_other():
+    hostvars = {'web-01': {'mall_db_port': 3306}, 'web-02': {'mall_db_port': '3306'}, 'web-03': {}, 'web-04': {'mall_db_port': 3307}}
+    assert users([], play_hosts=['web-01'], inventory_vars=hostvars)['unrecorded'] == ['web-02', 'web-03']
