@@ -12,12 +12,13 @@ version_added: 1.4.0
 description:
   - Preflight and redis_teardown keep a Redis container while another app host may still use it. Such a host is
     either recorded in the fleet's registry on the same container (its Docker id) and not migrated, or not recorded
-    at all: a host of O(fleet_hosts) (AWX job slicing), or, when O(fleet_hosts) is empty, a host of the inventory
-    group the playbooks target that this run does not play (cut by C(--limit)) and that the inventory gives this
-    host's database and Redis container: a host on another database never records itself in this one's registry.
-  - The hosts this run plays are left out of the group's: C(migrate.yml) records them all before its first batch, so
-    on a full run (or a single host) nothing changes; in check mode, where nothing is recorded, they count as they
-    would be recorded. A host recorded on another Redis, or as migrated, uses this one no more.
+    at all. A host not recorded is one of O(fleet_hosts) (AWX job slicing), or, when O(fleet_hosts) is empty, one
+    of the inventory group the playbooks target that this run does not play (cut by C(--limit)) and that the
+    inventory gives this host's database and Redis container (a host on another database never records itself in
+    this one's registry).
+  - The hosts this run plays are left out of the group's, since C(migrate.yml) records them all before its first
+    batch. So on a full run (or a single host) nothing changes; in check mode, where nothing is recorded, they count
+    as they would be recorded. A host recorded on another Redis, or as migrated, uses this one no more.
 options:
   _input:
     description: The registry's rows (C(mall_fleet_rows)), each with C(host), C(state) and C(redis_id).

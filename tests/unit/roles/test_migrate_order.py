@@ -49,10 +49,10 @@ def migration_steps():
 
 def test_the_redis_container_and_volume_go_only_after_the_post_migration_checks():
     steps = migration_steps()
-    names = [name for name, _ in steps]
+    names = [name for name, dummy in steps]
     checks = names.index('Post-migration checks')
     removing = [index for index, (_, reached) in enumerate(steps)
-                if any(module in REMOVALS and args.get('state') == 'absent' for module, args, _ in reached)]
+                if any(module in REMOVALS and args.get('state') == 'absent' for module, args, dummy in reached)]
     assert [names[index] for index in removing] == [
         'Record the host as migrated and remove its Redis; the last host off a shared Redis removes it']
     assert min(removing) > checks
@@ -60,7 +60,7 @@ def test_the_redis_container_and_volume_go_only_after_the_post_migration_checks(
 
 def test_the_compose_file_loses_redis_before_the_checks():
     steps = migration_steps()
-    names = [name for name, _ in steps]
+    names = [name for name, dummy in steps]
     # The Redis service itself, for real: preflight only asks (check mode); env_cleanup removes environment keys.
     editing = [name for name, reached in steps
                if any(module == COMPOSE and 'services' in args and not task.get('check_mode') for module, args, task in reached)]
