@@ -51,7 +51,7 @@ def test_the_redis_container_and_volume_go_only_after_the_post_migration_checks(
     steps = migration_steps()
     names = [name for name, dummy in steps]
     checks = names.index('Post-migration checks')
-    removing = [index for index, (_, reached) in enumerate(steps)
+    removing = [names.index(name) for name, reached in steps
                 if any(module in REMOVALS and args.get('state') == 'absent' for module, args, dummy in reached)]
     assert [names[index] for index in removing] == [
         'Record the host as migrated and remove its Redis; the last host off a shared Redis removes it']
