@@ -17,7 +17,7 @@ description:
     C(shape), C(scalar) unless it is C(list), C(mapping) or C(scalar_or_list). The elements of a mapping are
     its keys. A boolean is never valid.
   - A kind with C(regex) true also needs each element to compile as a Python regular expression.
-  - A list kind with C(fields) also takes mappings as its elements: each key of one must be a key of C(fields),
+  - A list kind with C(fields) also takes mappings as its elements. Each key of one must be a key of C(fields),
     whose pattern its value must match, and each of C(required_fields) must be there.
 options:
   _input:

@@ -138,8 +138,8 @@ def rollback(host, force, check):
                  '__rollback_copies': '{{ points.restore_points[0].copies }}'}},
              {'ansible.builtin.include_role': {'name': 'mall.cache_migration.rollback', 'tasks_from': 'drift.yml'}},
              {'ansible.builtin.include_role': {'name': 'mall.cache_migration.rollback', 'tasks_from': 'files.yml'}}]
-    return start(case.parent / (case.name + '-rollback.yml'), tasks, {'mall_app_dir': str(case / 'app-link'), 'mall_restore_point_root': str(case / 'points'),
-                                                                     'rollback_force': force}, check=check)
+    host_vars = {'mall_app_dir': str(case / 'app-link'), 'mall_restore_point_root': str(case / 'points'), 'rollback_force': force}
+    return start(case.parent / (case.name + '-rollback.yml'), tasks, host_vars, check=check)
 
 
 @pytest.fixture(scope='module')
