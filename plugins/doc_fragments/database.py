@@ -21,3 +21,19 @@ notes:
     and needs PyMySQL on the managed host, for the Python that runs the module (Debian package C(python3-pymysql)).
   - Those options and O(connect_timeout) apply also when the module logs in with credentials it read elsewhere.
 '''
+
+    # plugins/module_utils/database.py named_lock_argument_spec().
+    NAMED_LOCK = r'''
+options:
+  lock:
+    description:
+      - Name of a MySQL/MariaDB named lock (C(GET_LOCK)) to hold on the connection while the module works (see the
+        description for what it covers); released with the connection.
+      - The module waits up to O(lock_timeout) seconds for it and fails, naming the connection that holds it, after that.
+    type: str
+  lock_timeout:
+    description:
+      - Seconds to wait for O(lock).
+    type: int
+    default: 600
+'''

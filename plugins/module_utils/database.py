@@ -42,6 +42,11 @@ def connection_argument_spec():
     return spec
 
 
+def named_lock_argument_spec():
+    """``lock`` and ``lock_timeout``, a named lock held on the connection (doc fragment mall.cache_migration.database.named_lock)."""
+    return dict(lock=dict(type='str'), lock_timeout=dict(type='int', default=600))
+
+
 def describe_server(login):
     """Say where a connection goes, for messages: ``user@host:port/db`` without the password."""
     where = login.get('login_unix_socket') or '%s:%s' % (login.get('login_host'), login.get('login_port'))

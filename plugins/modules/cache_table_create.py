@@ -34,6 +34,7 @@ extends_documentation_fragment:
   - mall.cache_migration.attributes
   - community.mysql.mysql
   - mall.cache_migration.database
+  - mall.cache_migration.database.named_lock
 options:
   table:
     description:
@@ -46,16 +47,6 @@ options:
     type: list
     elements: str
     required: true
-  lock:
-    description:
-      - Name of a MySQL/MariaDB named lock to hold from the look for the table until the statements have run.
-      - The module waits up to O(lock_timeout) seconds for it and fails, naming the connection that holds it, after that.
-    type: str
-  lock_timeout:
-    description:
-      - Seconds to wait for O(lock).
-    type: int
-    default: 600
 notes:
   - O(login_db) is required (the schema of O(table)).
   - Statements that define tables commit on their own in MySQL and MariaDB; a table whose index failed stays
@@ -107,6 +98,7 @@ from ansible_collections.mall.cache_migration.plugins.module_utils.database impo
     connect,
     connection_argument_spec,
     describe_server,
+    named_lock_argument_spec,
     take_lock,
 )
 
@@ -145,9 +137,8 @@ def main():
     argument_spec.update(
         table=dict(type='str', required=True),
         create=dict(type='list', elements='str', required=True),
-        lock=dict(type='str'),
-        lock_timeout=dict(type='int', default=600),
     )
+    argument_spec.update(named_lock_argument_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     # Not required in the spec: login_db is documented, optional, in the shared doc fragment.
     if not module.params['login_db']:

@@ -38,6 +38,7 @@ extends_documentation_fragment:
   - mall.cache_migration.attributes
   - community.mysql.mysql
   - mall.cache_migration.database
+  - mall.cache_migration.database.named_lock
 options:
   argv:
     description:
@@ -71,16 +72,6 @@ options:
     type: dict
     default: {}
     version_added: 1.1.0
-  lock:
-    description:
-      - Name of a MySQL/MariaDB named lock to hold while the command runs, on the server of the connection options.
-      - The module waits up to O(lock_timeout) seconds for it and fails, naming the connection that holds it, after that.
-    type: str
-  lock_timeout:
-    description:
-      - Seconds to wait for O(lock).
-    type: int
-    default: 600
 notes:
   - The connection options are used only with O(lock).
   - A command that exits with a code other than 0 fails the task; set C(failed_when) to judge it otherwise.
@@ -148,6 +139,7 @@ from ansible_collections.mall.cache_migration.plugins.module_utils.database impo
     connect,
     connection_argument_spec,
     describe_server,
+    named_lock_argument_spec,
     take_lock,
 )
 
@@ -159,9 +151,8 @@ def main():
         argv=dict(type='list', elements='str'),
         cmd=dict(type='str'),
         chdir=dict(type='path', required=True),
-        lock=dict(type='str'),
-        lock_timeout=dict(type='int', default=600),
     )
+    argument_spec.update(named_lock_argument_spec())
     module = AnsibleModule(argument_spec=argument_spec, mutually_exclusive=[('argv', 'cmd')],
                            required_one_of=[('argv', 'cmd')], supports_check_mode=False)
     mask_secret_environment(module)
