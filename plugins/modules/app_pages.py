@@ -18,7 +18,8 @@ description:
   - The post_checks role records the pages before any change and judges them after by that record
     (P(mall.cache_migration.page_verdicts#filter)).
   - With O(log_file), it also counts the error lines that the app logged while its pages were asked, the lines
-    appended to the log between the first C(GET) and the last answer. The post_checks role compares them with the
+    appended to the log from before the first C(GET) until the log stops growing after the last answer (a server
+    writes a request's access line after its answer; at most 3 seconds). The post_checks role compares them with the
     count before the change. Only counts leave the host; the log may hold anything the app logs.
   - Only reads; a C(GET) of the app's pages is what any visitor does.
 author:
@@ -141,6 +142,7 @@ log:
 import inspect
 import os
 import re
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 from urllib.error import HTTPError, URLError
@@ -154,6 +156,10 @@ from ansible_collections.mall.cache_migration.plugins.module_utils._venv import 
     run_project_probe,
     venv_python,
 )
+
+# How long the log may keep growing after the last answer, and how often its size is looked at (seconds).
+LOG_SETTLE_MAX = 3.0
+LOG_SETTLE_STEP = 0.3
 
 # The keys of a page as this module returns it, and so as the pages option takes it back.
 PAGE_KEYS = ('path', 'status', 'error', 'expected_status')
@@ -204,10 +210,22 @@ def log_size(path):
         return None
 
 
+def settled_size(path):
+    """The log's size once it stops growing: a server writes a request's access line after its answer."""
+    size, deadline = log_size(path), time.monotonic() + LOG_SETTLE_MAX
+    while time.monotonic() < deadline:
+        time.sleep(LOG_SETTLE_STEP)
+        now = log_size(path)
+        if now == size:
+            break
+        size = now
+    return size
+
+
 def logged_since(module, path, start, pattern):
     """The counts of what the log gained since its size was start (None: it did not exist then)."""
     params = module.params
-    end = log_size(path)
+    end = settled_size(path)
     if end is None:
         return dict(file=path, exists=False, bytes=0, bytes_skipped=0, lines=0, error_lines=0)
     # A log shorter than it was has rotated: what was logged since is all of it.

@@ -19,6 +19,10 @@ def app(tmp_path):
     logged = {}
     log_file = tmp_path / 'app.log'
 
+    def append_late():
+        with open(log_file, 'a', encoding='utf-8') as log:
+            log.write('ERROR "GET /late" logged after its answer\n')
+
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
             lines = logged.get(self.path, [])
@@ -27,6 +31,9 @@ def app(tmp_path):
                 log.writelines(line + '\n' for line in ['INFO "GET %s"' % self.path] + lines)
             self.send_response(500 if lines else 200)
             self.end_headers()
+            if self.path == '/late':
+                # As gunicorn's access log: the request's line comes after its answer.
+                threading.Timer(0.1, append_late).start()
 
         def log_message(self, *args):
             pass
@@ -88,3 +95,9 @@ def test_a_bad_error_pattern_fails_before_any_page_is_asked(run_module, app):
     result = ask(run_module, base_url, log_file=str(log_file), log_error_pattern='(')
     assert result['failed'] is True and 'log_error_pattern' in result['msg']
     assert not log_file.exists()
+
+
+def test_a_line_logged_after_the_last_answer_still_counts(run_module, app):
+    dummy, log_file, base_url = app
+    result = ask(run_module, base_url, log_file=str(log_file), pages=['/late'])
+    assert (result['log']['lines'], result['log']['error_lines']) == (2, 1)
