@@ -298,7 +298,8 @@ def test_mysql_proof_installs_django_mysql_into_its_copy_only(venv, project):
     before = digests(project)
     dummy, result = run_module(venv, project, '--check', prove=True, **MYSQL_ARGS)
     assert not result.get('failed'), result.get('msg')
-    assert result['proof'] == {'ok': True, 'backend': 'django_mysql.cache.MySQLCache', 'problems': []}
+    assert result['proof'] == {'ok': True, 'backend': 'django_mysql.cache.MySQLCache', 'max_entries': 20000,
+                               'problems': []}
     assert [row['setting'] for row in result['plan'] if row['setting'] == 'INSTALLED_APPS'] == ['INSTALLED_APPS']
     assert digests(project) == before
     probe = subprocess.run([str(venv / 'bin' / 'python'), '-c', 'import django_mysql'], capture_output=True,
