@@ -11,6 +11,9 @@ from ansible_collections.mall.cache_migration.plugins.modules import redis_cache
 # The fixture below answers for any host.
 HOST = dict(host='redis.invalid')
 FIGURES = dict(live_keys=18000, complete=True, sampled=1000, sample_bytes=250000, memory_bytes=4500000)
+# What the plan page shows of the cache: the count, the sizing, the costs and the verdict.
+COSTS = ('live_keys', 'max_entries', 'predicted_set_ms', 'predicted_get_ms', 'redis_set_ms', 'redis_get_ms',
+         'max_set_ms', 'set_ms_over_limit')
 
 
 @pytest.fixture
@@ -30,8 +33,7 @@ def counted(monkeypatch):
 
 def test_the_plan_costs_and_todays_are_returned_with_the_verdict(run_module, counted):
     result = run_module(redis_cache_size.main, dict(HOST, backend='database'))
-    assert {key: result[key] for key in ('live_keys', 'max_entries', 'predicted_set_ms', 'predicted_get_ms',
-                                          'redis_set_ms', 'redis_get_ms', 'max_set_ms', 'set_ms_over_limit')} == dict(
+    assert {key: result[key] for key in COSTS} == dict(
         live_keys=18000, max_entries=36000, predicted_set_ms=5.1, predicted_get_ms=0.18, redis_set_ms=0.09,
         redis_get_ms=0.07, max_set_ms=5.0, set_ms_over_limit=True)
     assert result['changed'] is False
