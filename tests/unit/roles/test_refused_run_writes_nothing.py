@@ -21,7 +21,7 @@ pymysql.install_as_MySQLdb()
 SECRET_KEY = "x"
 INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth", "django.contrib.sessions"]
 DATABASES = {{"default": {{"ENGINE": "django.db.backends.mysql", "NAME": "mall_test", "HOST": "{address}", "PORT": "3306",
-                          "USER": "mall", "PASSWORD": "unit-test"}}}}
+                          "USER": "{user}", "PASSWORD": "unit-test"}}}}
 CACHES = {{"default": {{"BACKEND": "django_redis.cache.RedisCache", "LOCATION": "redis://{address}:6379/0"}}}}
 """
 TASKS = '"""Orders."""\nfrom celery import shared_task\n\n\n@shared_task\ndef notify(order_id):\n    return order_id\n'
@@ -45,10 +45,9 @@ def venv(tmp_path_factory):
 def project(tmp_path, mariadb, venv, refusal=None):
     """The project, its database and Redis as the inventory names them; refusal: what preflight refuses in it."""
     host = make_host(tmp_path)
-    app, address = host["app"], mariadb["login"]["login_host"]
+    app, address, user = host["app"], mariadb["login"]["login_host"], "mall"
     (app / "mall_server" / "__init__.py").write_text("")
     (app / "mall_server" / "settings" / "__init__.py").write_text("")
-    (app / "mall_server" / "settings" / "production.py").write_text(SETTINGS.format(address=address))
     (app / "manage.py").write_text(MANAGE)
     (app / "docker-compose.yml").write_text(COMPOSE)
     (app / "requirements.txt").write_text(REQUIREMENTS)
@@ -58,7 +57,17 @@ def project(tmp_path, mariadb, venv, refusal=None):
         (app / "orders" / "tasks.py").write_text(TASKS)
     if refusal == "missing_requirements":
         (app / "requirements.txt").unlink()
-    host["extra"] = {"mall_db_host": address, "mall_db_port": 3306, "mall_db_name": "mall_test", "mall_db_user": "mall",
+    if refusal == "editable_requirement":
+        (app / "requirements.txt").write_text(REQUIREMENTS + "-e ./vendor/shipping\n")
+    if refusal == "grants":
+        # A user that may write the app's tables (and so the registry) but lacks what the dump and the index need.
+        granted = mariadb["container"].exec_run(["mariadb", "-e", "CREATE USER IF NOT EXISTS 'mall_nodump'@'%' IDENTIFIED BY"
+                                                 " 'unit-test'; GRANT SELECT, INSERT, UPDATE, DELETE, CREATE ON mall_test.*"
+                                                 " TO 'mall_nodump'@'%';"])
+        assert granted.exit_code == 0, granted.output
+        user = "mall_nodump"
+    (app / "mall_server" / "settings" / "production.py").write_text(SETTINGS.format(address=address, user=user))
+    host["extra"] = {"mall_db_host": address, "mall_db_port": 3306, "mall_db_name": "mall_test", "mall_db_user": user,
                      "mall_db_password": "unit-test", "mall_redis_host": address, "mall_redis_port": 6379, "mall_venv": str(venv)}
     return host
 
@@ -113,13 +122,16 @@ def json_callback(monkeypatch):
     monkeypatch.setenv("ANSIBLE_LOAD_CALLBACK_PLUGINS", "1")
 
 
-@pytest.mark.parametrize("check", [False, True], ids=["real", "check"])
-@pytest.mark.parametrize("refusal, refused_by", [
+@pytest.mark.parametrize("refusal, refused_by, check", [
     # app.yml, before any connection.
-    ("redis_use", "Refuse Redis used beyond the cache"),
-    # The first check of preflight's main.yml, after the database connection.
-    ("missing_requirements", "Fail when a file the migration needs is missing"),
-])
+    ("redis_use", "Refuse Redis used beyond the cache", False),
+    # The first check of preflight's main.yml, after the first play connected to the database.
+    ("missing_requirements", "Fail when a file the migration needs is missing", False),
+    ("missing_requirements", "Fail when a file the migration needs is missing", True),
+    ("grants", "Fail when the app's user may not create the cache table or dump the database, naming what it lacks", False),
+    # pip_sync's plan, after the copy of the settings was proven.
+    ("editable_requirement", "Plan the sync of the virtualenv, changing nothing", False),
+], ids=["redis_use", "missing_file", "missing_file-check", "grants", "requirements"])
 def test_a_refused_run_writes_nothing(tmp_path, seeded, venv, refusal, refused_by, check):
     host = project(tmp_path, seeded, venv, refusal)
     before = fingerprint(host, seeded["container"])
