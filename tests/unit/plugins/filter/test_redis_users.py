@@ -1,7 +1,5 @@
 """Who may still use a Redis container (the redis_users filter), which preflight and redis_teardown keep it for: the
 hosts the registry records on it, and those it does not know yet, of mall_fleet_hosts or of the inventory group."""
-import pytest
-
 from ansible_collections.mall.cache_migration.plugins.filter.redis_users import redis_users
 
 INVENTORY = ['web-01', 'web-02', 'web-03', 'web-04']
@@ -58,7 +56,8 @@ def test_a_container_that_is_gone_has_no_recorded_user_but_the_unrecorded_still_
 def test_mall_fleet_hosts_replace_the_inventory_group():
     # An AWX slice: groups and the play hold the slice; mall_fleet_hosts every host of the fleet.
     rows = [row('web-01', 'migrating'), row('web-02', 'migrated')]
-    assert users(rows, fleet_hosts=['web-01', 'web-02', 'web-05', 'web-05'], inventory_hosts=['web-01', 'web-02']) == {'recorded': [], 'unrecorded': ['web-05'], 'users': ['web-05']}
+    assert users(rows, fleet_hosts=['web-01', 'web-02', 'web-05', 'web-05'], inventory_hosts=['web-01', 'web-02']) == {
+        'recorded': [], 'unrecorded': ['web-05'], 'users': ['web-05']}
 
 
 def test_hosts_of_the_group_on_another_database_or_redis_do_not_count():
