@@ -13,12 +13,14 @@ description:
   - Preflight and redis_teardown keep a Redis container while another app host may still use it. Such a host is
     either recorded in the fleet's registry on the same container (its Docker id) and not migrated, or not recorded
     at all. A host not recorded is one of O(fleet_hosts) (AWX job slicing), or, when O(fleet_hosts) is empty, one
-    of the inventory group the playbooks target that this run does not play (cut by C(--limit)) and that the
-    inventory gives this host's database and Redis container (a host on another database never records itself in
-    this one's registry).
-  - The hosts this run plays are left out of the group's, since C(migrate.yml) records them all before its first
-    batch. So on a full run (or a single host) nothing changes; in check mode, where nothing is recorded, they count
-    as they would be recorded. A host recorded on another Redis, or as migrated, uses this one no more.
+    of the inventory group the playbooks target that the inventory gives this host's database and Redis container
+    (a host on another database never records itself in this one's registry).
+  - A host records itself once its own preflight passed (C(migrate.yml)), so the hosts of this run's later batches,
+    and one that was refused, are not recorded yet. Such a host that looked at its Redis container in this run
+    (C(mall_redis_container_info) in O(inventory_vars), which C(migrate.yml)'s first play reads on every host)
+    counts only when it found this container; one that did not look (cut by C(--limit), another slice) counts.
+    Check mode records nothing, and goes by the same rule. A host recorded on another Redis, or as migrated, uses
+    this one no more.
 options:
   _input:
     description: The registry's rows (C(mall_fleet_rows)), each with C(host), C(state) and C(redis_id).
@@ -43,16 +45,13 @@ options:
     type: list
     elements: str
     default: []
-  play_hosts:
-    description: The hosts this run plays (C(ansible_play_hosts)), which record themselves.
-    type: list
-    elements: str
-    default: []
   inventory_vars:
     description:
       - The inventory's variables of each host (C(hostvars)). A host of O(inventory_hosts) counts only when its
         C(mall_db_host), C(mall_db_port), C(mall_db_name) and C(mall_redis_container) are this host's; one that the
         inventory sets for only one of them may be the role default's value, and is not told apart.
+      - A host not recorded whose C(mall_redis_container_info) is set (it looked at its Redis container in this run)
+        counts only when that is the container of O(redis_id).
     type: dict
     default: {}
 """
@@ -62,8 +61,7 @@ EXAMPLES = r"""
   ansible.builtin.set_fact:
     users: >-
       {{ mall_fleet_rows | mall.cache_migration.redis_users(host=inventory_hostname, redis_id=container_id,
-         fleet_hosts=mall_fleet_hosts, inventory_hosts=groups['mall_servers'], play_hosts=ansible_play_hosts,
-         inventory_vars=hostvars) }}
+         fleet_hosts=mall_fleet_hosts, inventory_hosts=groups['mall_servers'], inventory_vars=hostvars) }}
 """
 
 RETURN = r"""
@@ -95,16 +93,25 @@ def same_fleet(ours, theirs):
     return all(str(ours[name]) == str(theirs[name]) for name in FLEET_VARIABLES if name in ours and name in theirs)
 
 
-def redis_users(rows, host, redis_id, fleet_hosts=(), inventory_hosts=(), play_hosts=(), inventory_vars=None):
+def may_use(theirs, redis_id):
+    """Whether a host not recorded may use the container: unless it looked at its own in this run and found another, or none."""
+    if 'mall_redis_container_info' not in theirs:
+        return True
+    found = theirs['mall_redis_container_info']
+    return bool(redis_id) and found.get('exists', False) and found['container']['Id'] == redis_id
+
+
+def redis_users(rows, host, redis_id, fleet_hosts=(), inventory_hosts=(), inventory_vars=None):
     inventory_vars = inventory_vars or {}
     recorded_hosts = {row['host'] for row in rows}
     recorded = sorted({row['host'] for row in rows
                        if redis_id and row['host'] != host and row['state'] != 'migrated' and row['redis_id'] == redis_id})
     ours = inventory_vars.get(host, {})
     candidates = list(fleet_hosts) if fleet_hosts else [
-        name for name in inventory_hosts if name not in play_hosts and same_fleet(ours, inventory_vars.get(name, {}))]
+        name for name in inventory_hosts if same_fleet(ours, inventory_vars.get(name, {}))]
     unrecorded = [name for index, name in enumerate(candidates)
-                  if name != host and name not in recorded_hosts and name not in candidates[:index]]
+                  if name != host and name not in recorded_hosts and name not in candidates[:index]
+                  and may_use(inventory_vars.get(name, {}), redis_id)]
     return {'recorded': recorded, 'unrecorded': unrecorded, 'users': recorded + unrecorded}
 
 
