@@ -72,9 +72,14 @@ def _granted(line, database):
             if not privilege.strip().endswith("(columns)")}
 
 
-def missing_privileges(grants, database, privileges):
+def granted_privileges(grants, database):
+    """The privileges the lines give on every table of the database, sorted; never the lines (they may hold a hash)."""
     lines = [value for grant in grants for value in (grant.values() if isinstance(grant, Mapping) else [grant])]
-    granted = set().union(*(_granted(str(line), database) for line in lines))
+    return sorted(set().union(*(_granted(str(line), database) for line in lines)))
+
+
+def missing_privileges(grants, database, privileges):
+    granted = set(granted_privileges(grants, database))
     if "ALL PRIVILEGES" in granted or "ALL" in granted:
         return []
     return [privilege for privilege in privileges if privilege.upper() not in granted]

@@ -67,6 +67,8 @@ LAYOUT = {
     'pip_freeze': 'pip-freeze.txt',
     'git_commit': 'git-commit.txt',
     'settings_plan': 'settings-plan.json',
+    # The migration plan this restore point was taken for (docs/plan.md).
+    'plan': 'plan.json',
     'redis': 'redis',
     'redis_dump': 'redis/dump.rdb',
     'redis_container': 'redis/container.json',
@@ -79,6 +81,7 @@ PART_NAMES = {
     'pip_freeze': 'pip freeze',
     'git_commit': 'git commit',
     'settings_plan': 'settings plan',
+    'plan': 'migration plan',
     'redis_dump': 'Redis snapshot',
     'redis_container': 'Redis container',
 }

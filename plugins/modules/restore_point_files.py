@@ -92,7 +92,7 @@ options:
   parts:
     description:
       - With O(step=manifest), the text of parts of the layout to write (mode 0600) before the manifest lists
-        them, by their names in RV(layout) (C(pip_freeze), C(git_commit), C(settings_plan)); one call
+        them, by their names in RV(layout) (C(pip_freeze), C(git_commit), C(settings_plan), C(plan)); one call
         where a C(copy) task per part was several. A part whose file holds that text already is not written again.
       - Not logged, as the C(content) of M(ansible.builtin.copy) is not.
     type: dict
@@ -190,6 +190,7 @@ layout:
     pip_freeze: {description: The virtualenv's pip freeze., type: str}
     git_commit: {description: The checked-out commit., type: str}
     settings_plan: {description: The settings statements the migration changes., type: str}
+    plan: {description: The migration plan the restore point was taken for (docs/plan.md)., type: str}
     redis: {description: The directory of the Redis data., type: str}
     redis_dump: {description: The Redis snapshot., type: str}
     redis_container: {description: The Redis container's configuration., type: str}
@@ -264,7 +265,7 @@ from ansible.module_utils.common.text.converters import to_bytes
 from ansible_collections.mall.cache_migration.plugins.module_utils import _restore_point as restore_point
 
 # The parts of the layout that the role writes as text; the others are the module's own or a dump's.
-WRITABLE_PARTS = ('git_commit', 'pip_freeze', 'settings_plan')
+WRITABLE_PARTS = ('git_commit', 'pip_freeze', 'plan', 'settings_plan')
 
 
 def take_files(module, root, path):

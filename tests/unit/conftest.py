@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 import uuid
+import venv
 import zipfile
 
 import pytest
@@ -61,6 +62,16 @@ def django_venv(tmp_path_factory):
 def django_mysql_venv(tmp_path_factory):
     """As django_venv, with django-mysql, PyMySQL (its settings install it as MySQLdb), django-redis and redis-py."""
     return wheel_venv(tmp_path_factory.mktemp('django-mysql-venv'), DJANGO_WHEELS + DJANGO_MYSQL_WHEELS)
+
+
+@pytest.fixture(scope='session')
+def pip_venv(tmp_path_factory):
+    """A real virtualenv that runs `python -m pip`: with the packages of this Python's base installation when they
+    hold pip (quick), else with its own pip (ensurepip, some seconds)."""
+    root = tmp_path_factory.mktemp('pip-venv') / 'venv'
+    base_has_pip = subprocess.run([sys._base_executable, '-c', 'import pip'], capture_output=True, check=False).returncode == 0
+    venv.EnvBuilder(system_site_packages=base_has_pip, with_pip=not base_has_pip, symlinks=True).create(root)
+    return root
 
 
 @pytest.fixture(scope='session')
