@@ -15,8 +15,9 @@ description:
   - Sizes C(MAX_ENTRIES) of the database cache from the count, times O(headroom) and at least 10000, unless
     O(max_entries) is given, and predicts the set latency of O(backend) at that size with the model measured in
     issue 12 (Django's C(DatabaseCache) about 0.1416 ms per 1000 rows, since every set counts the table;
-    django-mysql's C(MySQLCache) about 0.25 ms). RV(sizing_warnings) says, with the figures, when the backend would evict
-    live keys or pass 2 ms per set.
+    django-mysql's C(MySQLCache) about 0.25 ms), and its get latency (0.18 and 0.12 ms), beside what Redis costs today
+    (django-redis, 0.09 ms per set and 0.07 ms per get). RV(sizing_warnings) says, with the figures, when the backend
+    would evict live keys or pass 2 ms per set; RV(set_ms_over_limit) whether the set latency passes O(max_set_ms).
   - Only reads; a Redis that does not answer is an error.
 author:
   - mall.cache_migration contributors (!UNKNOWN)
@@ -54,6 +55,13 @@ options:
   max_entries:
     description: A C(MAX_ENTRIES) chosen by hand; the warnings judge it instead of the sized one.
     type: int
+  max_set_ms:
+    description:
+      - The set p50 in milliseconds above which RV(set_ms_over_limit) is true (preflight's C(mall_cache_max_set_ms)).
+      - Must be above 0.
+    type: float
+    default: 5.0
+    version_added: 1.4.0
 seealso:
   - module: mall.cache_migration.django_settings
     description: Writes the MAX_ENTRIES sized here.
@@ -93,9 +101,40 @@ max_entries:
   returned: success
   type: int
 predicted_set_ms:
-  description: Set p50 of O(backend) at RV(max_entries) rows, by the measured model.
+  description: Set p50 of O(backend) at RV(max_entries) rows, by the measured model, in milliseconds.
   returned: success
   type: float
+  sample: 141.6
+predicted_get_ms:
+  description: Get p50 of O(backend), by the measured model (the same at any row count), in milliseconds.
+  returned: success
+  type: float
+  sample: 0.18
+  version_added: 1.4.0
+redis_set_ms:
+  description: Set p50 of django-redis, the cache today, measured by the same model, in milliseconds (for comparison).
+  returned: success
+  type: float
+  sample: 0.09
+  version_added: 1.4.0
+redis_get_ms:
+  description: Get p50 of django-redis, the cache today, measured by the same model, in milliseconds (for comparison).
+  returned: success
+  type: float
+  sample: 0.07
+  version_added: 1.4.0
+max_set_ms:
+  description: The limit the verdict used (O(max_set_ms)).
+  returned: success
+  type: float
+  sample: 5.0
+  version_added: 1.4.0
+set_ms_over_limit:
+  description: Whether RV(predicted_set_ms) is above O(max_set_ms); preflight then refuses the plan unless accepted.
+  returned: success
+  type: bool
+  sample: true
+  version_added: 1.4.0
 sizing_warnings:
   description: What the chosen backend would do wrong at that size, with the figures (also given as task warnings).
   returned: success
@@ -107,7 +146,11 @@ import socket
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mall.cache_migration.plugins.module_utils._cache_sizing import count_keys, size
+from ansible_collections.mall.cache_migration.plugins.module_utils._cache_sizing import (
+    DEFAULT_MAX_SET_MS,
+    count_keys,
+    size,
+)
 from ansible_collections.mall.cache_migration.plugins.module_utils._redis_wire import (
     RedisWireError,
     connect,
@@ -125,11 +168,12 @@ def main():
         backend=dict(type='str', choices=['database', 'mysql'], default='database'),
         headroom=dict(type='float', default=2.0),
         max_entries=dict(type='int'),
+        max_set_ms=dict(type='float', default=DEFAULT_MAX_SET_MS),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
-    if params['headroom'] < 1 or params['max_keys'] < 1 or params['sample'] < 0:
-        module.fail_json(msg='headroom must be at least 1, max_keys at least 1 and sample at least 0')
+    if params['headroom'] < 1 or params['max_keys'] < 1 or params['sample'] < 0 or params['max_set_ms'] <= 0:
+        module.fail_json(msg='headroom must be at least 1, max_keys at least 1, sample at least 0 and max_set_ms above 0')
     try:
         with connect(params['host'], params['port'], params['timeout'], params['password'],
                      params['username']) as conn:
@@ -138,10 +182,11 @@ def main():
     except (OSError, socket.timeout, RedisWireError) as exc:
         module.fail_json(msg='Cannot count the keys of Redis %s:%d db %d: %s'
                              % (params['host'], params['port'], params['db'], exc))
-    sizing = size(params['backend'], figures['live_keys'], params['headroom'], params['max_entries'])
-    figures.update(max_entries=sizing['max_entries'], predicted_set_ms=sizing['predicted_set_ms'],
-                   sizing_warnings=sizing['warnings'])
-    for warning in sizing['warnings']:
+    sizing = size(params['backend'], figures['live_keys'], params['headroom'], params['max_entries'],
+                  params['max_set_ms'])
+    warnings = sizing.pop('warnings')
+    figures.update(sizing, sizing_warnings=warnings)
+    for warning in warnings:
         module.warn(warning)
     module.exit_json(changed=False, **figures)
 

@@ -99,3 +99,14 @@ def test_a_log_pattern_must_compile(var):
     assert broken({var: r'\bERROR\b|^Traceback'}) == []
     assert broken({var: '(unclosed'}) == [var]
     assert broken({var: ''}) == [var]
+
+
+@pytest.mark.parametrize('value', [5, '5', 0.5, '2.5', 12.25, 5.0])
+def test_a_set_time_limit_above_zero_passes(value):
+    assert broken({'mall_cache_max_set_ms': value}) == []
+
+
+@pytest.mark.parametrize('value', [0, '0', 0.0, '0.00', -1, '-2.5', 'fast', '5ms', '', True, [5]])
+def test_a_set_time_limit_that_is_not_a_number_above_zero_is_refused(value):
+    # Preflight compares the predicted set p50 with it; 0 or less would refuse every plan.
+    assert broken({'mall_cache_max_set_ms': value}) == ['mall_cache_max_set_ms']

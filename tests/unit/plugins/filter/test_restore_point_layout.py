@@ -15,6 +15,7 @@ PARTS = {
     'pip_freeze': 'pip-freeze.txt',
     'git_commit': 'git-commit.txt',
     'settings_plan': 'settings-plan.json',
+    'plan': 'plan.json',
     'redis': 'redis',
     'redis_dump': 'redis/dump.rdb',
     'redis_container': 'redis/container.json',
