@@ -45,8 +45,9 @@ NAMES = {
     "sandbox_decoy_volume": f"{PREFIX}-decoy-data",
     "mall_db_host": DB,
 }
-# Where the restore points are (roles/mall/defaults), as the sandbox leaves it.
-RESTORE_POINT_ROOT = yaml.safe_load((ROOT / "roles" / "mall" / "defaults" / "main.yml").read_text())["mall_restore_point_root"]
+# The task whose result names the restore point a migration took (restore_point_path); runner events name a
+# task without its role.
+RESTORE_POINT_TASK = "Name the restore point and its layout for the roles that follow"
 # The secrets of the "mall.cache_migration secrets" credential, as its injector passes them.
 SECRETS = {"mall_db_password": "dev_password", "mall_redis_password": "redis_dev_password"}
 # The fixture's env files name the hosts of molecule/default (mall-db, mall-server-redis-dev);
@@ -162,21 +163,22 @@ def run_job(pdd, ee, ident, playbook, extravars, check=False):
     stats = next(e for e in events if e["event"] == "playbook_on_stats")["event_data"]
     assert not stats["failures"] and not stats["dark"], stats
     assert set(stats["ok"]) == {APP}, "the limit left another host in the job"
-    return stats, stdout
+    return stats, stdout, events
 
 
-def restore_point_plans():
-    """The plan.json of each restore point in the app container, by its path."""
-    app = docker.from_env().containers.get(APP)
-    found = app.exec_run(["find", RESTORE_POINT_ROOT, "-mindepth", "2", "-maxdepth", "2", "-name", "plan.json"])
-    # find fails when the root is not there yet: no restore point, no plan.
-    paths = found.output.decode().split() if found.exit_code == 0 else []
-    plans = {}
-    for path in paths:
-        read = app.exec_run(["cat", path])
-        assert read.exit_code == 0, read.output
-        plans[path] = json.loads(read.output)
-    return plans
+def restore_point_paths(events):
+    """The restore points the job took (or, in check mode, would take)."""
+    return [e["event_data"]["res"]["ansible_facts"]["restore_point_path"] for e in events
+            if e["event"] == "runner_on_ok" and e["event_data"].get("task") == RESTORE_POINT_TASK]
+
+
+def restore_point_plan(events):
+    """The plan.json of the restore point the job took, read in the app container."""
+    named = restore_point_paths(events)
+    assert len(named) == 1, named
+    read = docker.from_env().containers.get(APP).exec_run(["cat", f"{named[0]}/plan.json"])
+    assert read.exit_code == 0, read.output
+    return json.loads(read.output)
 
 
 def test_plan_approve_apply_verify_rollback_as_awx_jobs(ee_image, private_data_dir):
@@ -185,8 +187,8 @@ def test_plan_approve_apply_verify_rollback_as_awx_jobs(ee_image, private_data_d
     survey = {"post_checks_operations": 50}
 
     # The plan node: the plan job template, migrate.yml in check mode with diff.
-    stats, _stdout = run_job(private_data_dir, ee_image, f"{PREFIX}-plan", "migrate.yml", {**template, **survey},
-                             check=True)
+    stats, _stdout, events = run_job(private_data_dir, ee_image, f"{PREFIX}-plan", "migrate.yml", {**template, **survey},
+                                     check=True)
     # AWX takes a job's artifacts from the stats event (set_stats data).
     artifacts = stats["artifact_data"]
     assert set(artifacts["mall_plan"]) == {APP}
@@ -196,18 +198,20 @@ def test_plan_approve_apply_verify_rollback_as_awx_jobs(ee_image, private_data_d
     # AWX keeps the artifacts in its database and shows them with the job.
     for secret in SECRETS.values():
         assert secret not in json.dumps(artifacts)
-    assert restore_point_plans() == {}, "the check-mode job wrote a restore point"
+    app = docker.from_env().containers.get(APP)
+    for path in restore_point_paths(events):
+        assert app.exec_run(["test", "-e", path]).exit_code != 0, f"the check-mode job wrote {path}"
 
     # Approved: the apply node, the migrate job. AWX gives the nodes after a job its artifacts as
     # extra vars (through the approval node); the workflow's own extra vars win over them.
-    stats, _stdout = run_job(private_data_dir, ee_image, f"{PREFIX}-migrate", "migrate.yml",
-                             {**template, **artifacts, **survey})
+    stats, _stdout, events = run_job(private_data_dir, ee_image, f"{PREFIX}-migrate", "migrate.yml",
+                                     {**template, **artifacts, **survey})
     assert stats["changed"].get(APP, 0) > 0
-    assert list(restore_point_plans().values()) == [plan], "the restore point holds another plan than the approved one"
+    assert restore_point_plan(events) == plan, "the restore point holds another plan than the approved one"
 
     # The job's artifacts directory, as the EE sees it.
     report = f"/runner/artifacts/{PREFIX}-verify/verify-report.json"
-    stats, stdout = run_job(private_data_dir, ee_image, f"{PREFIX}-verify", "verify.yml",
+    stats, stdout, _events = run_job(private_data_dir, ee_image, f"{PREFIX}-verify", "verify.yml",
                             {"verify_expected_backend": "database", "verify_operations": 20,
                              "verify_report_file": report})
     assert stats["changed"].get(APP, 0) == 0
@@ -221,5 +225,5 @@ def test_plan_approve_apply_verify_rollback_as_awx_jobs(ee_image, private_data_d
     for secret in SECRETS.values():
         assert secret not in stdout and secret not in json.dumps(collected)
 
-    stats, _stdout = run_job(private_data_dir, ee_image, f"{PREFIX}-rollback", "rollback.yml", template)
+    stats, _stdout, _events = run_job(private_data_dir, ee_image, f"{PREFIX}-rollback", "rollback.yml", template)
     assert stats["changed"].get(APP, 0) > 0
