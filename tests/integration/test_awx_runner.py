@@ -149,9 +149,10 @@ def run_job(pdd, ee, ident, playbook, extravars, check=False):
     a job template of job type check with diff mode runs with --check --diff, as AWX runs it.
     ansible-runner names the job's container ansible_runner_<ident>."""
     (pdd / "env" / "extravars").write_text(yaml.safe_dump({**extravars, **SECRETS}))
+    # ansible-runner keeps a cmdline it was given in env/cmdline, which the next job would read: each job writes its own.
+    (pdd / "env" / "cmdline").write_text("--check --diff" if check else "")
     job = ansible_runner.run(
         private_data_dir=str(pdd), ident=ident, playbook=f"playbooks/{playbook}", limit=APP,
-        cmdline="--check --diff" if check else None,
         process_isolation=True, process_isolation_executable="docker", container_image=ee,
         container_volume_mounts=["/var/run/docker.sock:/var/run/docker.sock"],
         quiet=True)
