@@ -1,7 +1,12 @@
-"""migrate, verify and rollback run as AWX runs a job: `ansible-runner run` with a private
+"""plan, migrate, verify and rollback run as AWX runs a job: `ansible-runner run` with a private
 data dir laid out as AWX lays it, inside the execution environment (meta/ee-image.yml,
 `--process-isolation` with docker), against a sandbox of its own (awx-db, awx-app and the
-siblings prepare makes, on the network awx-sandbox).
+siblings prepare makes, on the network awx-sandbox; MALL_LIVE_PREFIX, default "awx", replaces
+"awx" in every name, so that runs side by side do not meet).
+
+The workflow "migrate with approval" is run as AWX runs it: the plan job (migrate.yml in check
+mode with diff), whose artifacts AWX reads from the `playbook_on_stats` event, then, once
+approved, the migrate job with those artifacts among its extra vars.
 
 What AWX would give the job is made here as AWX makes it: project/ holds the project's
 playbooks (the job templates of playbooks/awx_job_templates.yml run playbooks/*.yml of the
@@ -28,17 +33,21 @@ RESOURCES = ROOT / "molecule" / "resources"
 EE_IMAGE = os.environ.get("MALL_EE_IMAGE", "mall-cache-migration/ee:1")
 TEST_IMAGE = os.environ.get("MALL_TEST_IMAGE", "mall-cache-migration/bookworm:1")
 WHEELHOUSE = os.environ.get("MALL_WHEELHOUSE", str(ROOT / ".cache" / "wheelhouse"))
-NETWORK = "awx-sandbox"
-DB, APP = "awx-db", "awx-app"
+PREFIX = os.environ.get("MALL_LIVE_PREFIX", "awx")
+NETWORK = f"{PREFIX}-sandbox"
+DB, APP, REDIS = f"{PREFIX}-db", f"{PREFIX}-app", f"{PREFIX}-redis"
 # The sandbox's names (inventories/sandbox/group_vars/all.yml), made this test's own.
 NAMES = {
     "sandbox_network": NETWORK,
-    "sandbox_redis_container": "awx-redis",
-    "sandbox_redis_volume": "awx-redis-data",
-    "sandbox_decoy_container": "awx-decoy",
-    "sandbox_decoy_volume": "awx-decoy-data",
+    "sandbox_redis_container": REDIS,
+    "sandbox_redis_volume": f"{PREFIX}-redis-data",
+    "sandbox_decoy_container": f"{PREFIX}-decoy",
+    "sandbox_decoy_volume": f"{PREFIX}-decoy-data",
     "mall_db_host": DB,
 }
+# The task whose result names the restore point a migration took (restore_point_path); runner events name a
+# task without its role.
+RESTORE_POINT_TASK = "Name the restore point and its layout for the roles that follow"
 # The secrets of the "mall.cache_migration secrets" credential, as its injector passes them.
 SECRETS = {"mall_db_password": "dev_password", "mall_redis_password": "redis_dev_password"}
 # The fixture's env files name the hosts of molecule/default (mall-db, mall-server-redis-dev);
@@ -47,9 +56,9 @@ SECRETS = {"mall_db_password": "dev_password", "mall_redis_password": "redis_dev
 # put the env files back as they were.
 APP_ENVIRONMENT = {
     "MYSQL_HOST": DB,
-    "REDIS_URL": "redis://:redis_dev_password@awx-redis:6379/1",
-    "CELERY_BROKER_URL": "redis://:redis_dev_password@awx-redis:6379/0",
-    "CELERY_RESULT_BACKEND": "redis://:redis_dev_password@awx-redis:6379/0",
+    "REDIS_URL": f"redis://:redis_dev_password@{REDIS}:6379/1",
+    "CELERY_BROKER_URL": f"redis://:redis_dev_password@{REDIS}:6379/0",
+    "CELERY_RESULT_BACKEND": f"redis://:redis_dev_password@{REDIS}:6379/0",
 }
 
 
@@ -135,10 +144,13 @@ def private_data_dir(sandbox, tmp_path_factory):
     return pdd
 
 
-def run_job(pdd, ee, ident, playbook, extravars):
-    """One AWX job: extra vars (template, survey, credential) in env/extravars, limit from the prompt.
+def run_job(pdd, ee, ident, playbook, extravars, check=False):
+    """One AWX job: extra vars (template, survey, credential) in env/extravars, limit from the prompt;
+    a job template of job type check with diff mode runs with --check --diff, as AWX runs it.
     ansible-runner names the job's container ansible_runner_<ident>."""
     (pdd / "env" / "extravars").write_text(yaml.safe_dump({**extravars, **SECRETS}))
+    # ansible-runner keeps a cmdline it was given in env/cmdline, which the next job would read: each job writes its own.
+    (pdd / "env" / "cmdline").write_text("--check --diff" if check else "")
     job = ansible_runner.run(
         private_data_dir=str(pdd), ident=ident, playbook=f"playbooks/{playbook}", limit=APP,
         process_isolation=True, process_isolation_executable="docker", container_image=ee,
@@ -152,23 +164,59 @@ def run_job(pdd, ee, ident, playbook, extravars):
     stats = next(e for e in events if e["event"] == "playbook_on_stats")["event_data"]
     assert not stats["failures"] and not stats["dark"], stats
     assert set(stats["ok"]) == {APP}, "the limit left another host in the job"
-    return stats, stdout
+    return stats, stdout, events
 
 
-def test_migrate_verify_rollback_as_awx_jobs(ee_image, private_data_dir):
+def restore_point_paths(events):
+    """The restore points the job took (or, in check mode, would take)."""
+    return [e["event_data"]["res"]["ansible_facts"]["restore_point_path"] for e in events
+            if e["event"] == "runner_on_ok" and e["event_data"].get("task") == RESTORE_POINT_TASK]
+
+
+def restore_point_plan(events):
+    """The plan.json of the restore point the job took, read in the app container."""
+    named = restore_point_paths(events)
+    assert len(named) == 1, named
+    read = docker.from_env().containers.get(APP).exec_run(["cat", f"{named[0]}/plan.json"])
+    assert read.exit_code == 0, read.output
+    return json.loads(read.output)
+
+
+def test_plan_approve_apply_verify_rollback_as_awx_jobs(ee_image, private_data_dir):
     template = {"mall_serial": 1, "mall_max_fail_percentage": 0}
+    # The workflow's survey answers: extra vars of both its jobs.
+    survey = {"post_checks_operations": 50}
 
-    stats, _stdout = run_job(private_data_dir, ee_image, "awx-migrate", "migrate.yml",
-                             {**template, "post_checks_operations": 50})
+    # The plan node: the plan job template, migrate.yml in check mode with diff.
+    stats, _stdout, events = run_job(private_data_dir, ee_image, f"{PREFIX}-plan", "migrate.yml", {**template, **survey},
+                                     check=True)
+    # AWX takes a job's artifacts from the stats event (set_stats data).
+    artifacts = stats["artifact_data"]
+    assert set(artifacts["mall_plan"]) == {APP}
+    plan = artifacts["mall_plan"][APP]
+    assert (plan["schema_version"], plan["host"], plan["pending"]) == (1, APP, True)
+    assert plan["steps"], plan
+    # AWX keeps the artifacts in its database and shows them with the job.
+    for secret in SECRETS.values():
+        assert secret not in json.dumps(artifacts)
+    app = docker.from_env().containers.get(APP)
+    for path in restore_point_paths(events):
+        assert app.exec_run(["test", "-e", path]).exit_code != 0, f"the check-mode job wrote {path}"
+
+    # Approved: the apply node, the migrate job. AWX gives the nodes after a job its artifacts as
+    # extra vars (through the approval node); the workflow's own extra vars win over them.
+    stats, _stdout, events = run_job(private_data_dir, ee_image, f"{PREFIX}-migrate", "migrate.yml",
+                                     {**template, **artifacts, **survey})
     assert stats["changed"].get(APP, 0) > 0
+    assert restore_point_plan(events) == plan, "the restore point holds another plan than the approved one"
 
     # The job's artifacts directory, as the EE sees it.
-    report = "/runner/artifacts/awx-verify/verify-report.json"
-    stats, stdout = run_job(private_data_dir, ee_image, "awx-verify", "verify.yml",
+    report = f"/runner/artifacts/{PREFIX}-verify/verify-report.json"
+    stats, stdout, _events = run_job(private_data_dir, ee_image, f"{PREFIX}-verify", "verify.yml",
                             {"verify_expected_backend": "database", "verify_operations": 20,
                              "verify_report_file": report})
     assert stats["changed"].get(APP, 0) == 0
-    collected = json.loads((private_data_dir / "artifacts" / "awx-verify" / "verify-report.json").read_text())
+    collected = json.loads((private_data_dir / "artifacts" / f"{PREFIX}-verify" / "verify-report.json").read_text())
     assert collected["expected_backend"] == "database"
     result = collected["hosts"][APP]
     assert not result["failures"], result
@@ -178,5 +226,5 @@ def test_migrate_verify_rollback_as_awx_jobs(ee_image, private_data_dir):
     for secret in SECRETS.values():
         assert secret not in stdout and secret not in json.dumps(collected)
 
-    stats, _stdout = run_job(private_data_dir, ee_image, "awx-rollback", "rollback.yml", template)
+    stats, _stdout, _events = run_job(private_data_dir, ee_image, f"{PREFIX}-rollback", "rollback.yml", template)
     assert stats["changed"].get(APP, 0) > 0
