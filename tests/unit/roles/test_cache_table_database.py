@@ -36,14 +36,19 @@ VARS_FILES = [ROOT / 'roles' / 'mall' / 'defaults' / 'main.yml', ROOT / 'roles' 
               ROOT / 'roles' / 'cache_table' / 'defaults' / 'main.yml', ROOT / 'roles' / 'cache_table' / 'vars' / 'main.yml']
 
 
-def run_fleet(tmp_path, venv, login, check=False):
-    """Runs main.yml on every host of HOSTS at once; returns the create task's result of each host and the rc."""
+def write_project(root, settings):
+    """A Django project in root, package shop with the settings given, and its manage.py; skips without ansible-playbook."""
     if shutil.which('ansible-playbook') is None:
         pytest.skip('ansible-playbook is not on PATH')
-    (tmp_path / 'shop').mkdir(exist_ok=True)
-    (tmp_path / 'shop' / '__init__.py').write_text('')
-    (tmp_path / 'shop' / 'settings.py').write_text(SETTINGS)
-    (tmp_path / 'manage.py').write_text(MANAGE)
+    (root / 'shop').mkdir(exist_ok=True)
+    (root / 'shop' / '__init__.py').write_text('')
+    (root / 'shop' / 'settings.py').write_text(settings)
+    (root / 'manage.py').write_text(MANAGE)
+
+
+def run_fleet(tmp_path, venv, login, check=False):
+    """Runs main.yml on every host of HOSTS at once; returns the create task's result of each host and the rc."""
+    write_project(tmp_path, SETTINGS)
     inventory = tmp_path / 'hosts.json'
     inventory.write_text(json.dumps({'all': {'hosts': dict.fromkeys(HOSTS, {}), 'vars': {
         'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable}}}))

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 
 import pytest
 
 from tests.unit.conftest import COLLECTIONS_PATH
-from tests.unit.roles.test_cache_table_database import MANAGE
+from tests.unit.roles.test_cache_table_database import write_project
 
 CULL_TASK = 'Cull the MySQLCache table with django-mysql (expired rows, then MAX_ENTRIES)'
 SETTINGS = '''
@@ -47,12 +46,7 @@ for number in range(5):
 
 def run_maintain(tmp_path, venv, login, max_entries):
     """Runs the maintain role on a table of five live entries; returns the cull task's result."""
-    if shutil.which('ansible-playbook') is None:
-        pytest.skip('ansible-playbook is not on PATH')
-    (tmp_path / 'shop').mkdir(exist_ok=True)
-    (tmp_path / 'shop' / '__init__.py').write_text('')
-    (tmp_path / 'shop' / 'settings.py').write_text(SETTINGS)
-    (tmp_path / 'manage.py').write_text(MANAGE)
+    write_project(tmp_path, SETTINGS)
     environment = {'MALL_TEST_DB_HOST': login['login_host'], 'MALL_TEST_DB_PASSWORD': login['login_password'],
                    'MALL_TEST_MAX_ENTRIES': str(max_entries)}
     planted = subprocess.run([str(venv / 'bin' / 'python'), '-c', PLANT], cwd=tmp_path, capture_output=True, text=True,
