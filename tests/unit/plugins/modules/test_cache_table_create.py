@@ -4,6 +4,8 @@ Hosts creating the table together: tests/unit/roles/test_cache_table_mysql.py.
 """
 from __future__ import annotations
 
+import sys
+
 import pymysql
 import pytest
 
@@ -65,3 +67,52 @@ def test_login_db_is_required(run_module, mariadb):
     login = {key: value for key, value in mariadb['login'].items() if key != 'login_db'}
     result = run_module(cache_table_create.main, dict(login, table='probe_cache', create=CREATE))
     assert (result['failed'], result['msg']) == (True, 'login_db is required: the schema of the table')
+
+
+# A creator run as a command (as manage.py createcachetable): `create` makes the table, then it exits with the code
+# given; with --dry-run it makes nothing.
+CREATOR = '''
+import os, sys
+import sys
+
+import pymysql
+action, code = sys.argv[1], int(sys.argv[2])
+if action == 'create' and '--dry-run' not in sys.argv:
+    with pymysql.connect(host=os.environ['DB_HOST'], user='mall', password=os.environ['DB_PASSWORD'], database='mall_test') as db:
+        db.cursor().execute(%r)
+sys.exit(code)
+''' % CREATE[0]
+
+
+def create_by_command(run_module, mariadb, action, code, check_mode=False):
+    login = mariadb['login']
+    return run_module(cache_table_create.main, dict(
+        login, table='probe_cache', command=[sys.executable, '-c', CREATOR, action, str(code)], dry_run_args=['--dry-run'],
+        chdir='/', environment={'DB_HOST': login['login_host']}, secret_environment={'DB_PASSWORD': login['login_password']},
+        lock=LOCK), check_mode=check_mode)
+
+
+def test_a_missing_table_is_created_by_the_command_and_then_left_as_it_is(run_module, mariadb, connection):
+    result = create_by_command(run_module, mariadb, 'create', 0)
+    assert (result['changed'], result['created'], result['rc']) == (True, True, 0)
+    assert tables(connection) == ['probe_cache']
+    again = create_by_command(run_module, mariadb, 'create', 0)
+    assert (again['changed'], again['created'], 'rc' in again) == (False, False, False)
+
+
+def test_a_command_that_failed_on_a_table_another_creator_made_meanwhile_created_nothing(run_module, mariadb, connection):
+    result = create_by_command(run_module, mariadb, 'create', 1)
+    assert (result.get('failed', False), result['changed'], result['created'], result['rc']) == (False, False, False, 1)
+    assert tables(connection) == ['probe_cache']
+
+
+@pytest.mark.parametrize('code', [0, 1])
+def test_a_command_that_leaves_the_table_missing_fails(run_module, mariadb, connection, code):
+    result = create_by_command(run_module, mariadb, 'nothing', code)
+    assert (result['failed'], result['created'], result['rc'], result['table_exists']) == (True, False, code, False)
+
+
+def test_check_mode_runs_the_dry_run_and_creates_nothing(run_module, mariadb, connection):
+    result = create_by_command(run_module, mariadb, 'create', 0, check_mode=True)
+    assert (result['changed'], result['created'], result['rc'], result['cmd'][-1]) == (True, True, 0, '--dry-run')
+    assert tables(connection) == []
