@@ -137,7 +137,7 @@ def _sessions(found):
     changes = []
     if sessions.get('kind') == 'cache' and sessions.get('on_redis', True) and sessions.get('found'):
         changes.append(_change('+', 'django_session', 'the sessions on Redis, copied'))
-    return {'changes': changes, 'observed': {key: sessions.get(key) for key in ('engine', 'found', 'copied')}}
+    return {'changes': changes, 'observed': {key: sessions.get(key) for key in ('engine', 'found')}}
 
 
 def _cache_warm_up(found):

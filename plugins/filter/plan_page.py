@@ -64,8 +64,8 @@ def plan_page(plan):
     if pages['pages']:
         lines.append('Pages, as they answer now: %s' % ', '.join('%s %s' % (page['path'], page['status']) for page in pages['pages']))
     else:
-        lines.append('Pages: %s' % (', '.join(page if isinstance(page, str) else page.get('path', '') for page in pages['pages_configured'])
-                                     or "the project's own, listed and asked before the change"))
+        configured = ', '.join(page if isinstance(page, str) else page.get('path', '') for page in pages['pages_configured'])
+        lines.append('Pages: %s' % (configured or "the project's own, listed and asked before the change (check mode asks none)"))
     counts = plan['counts']
     lines += ['', 'Plan: %s.' % ', '.join('%d %s' % (counts[op], COUNT_WORDS[op]) for op in OPS)]
     return '\n'.join(lines) + '\n'

@@ -213,8 +213,8 @@ def test_plan_approve_apply_verify_rollback_as_awx_jobs(ee_image, private_data_d
     # The job's artifacts directory, as the EE sees it.
     report = f"/runner/artifacts/{PREFIX}-verify/verify-report.json"
     stats, stdout, _events = run_job(private_data_dir, ee_image, f"{PREFIX}-verify", "verify.yml",
-                            {"verify_expected_backend": "database", "verify_operations": 20,
-                             "verify_report_file": report})
+                                     {"verify_expected_backend": "database", "verify_operations": 20,
+                                      "verify_report_file": report})
     assert stats["changed"].get(APP, 0) == 0
     collected = json.loads((private_data_dir / "artifacts" / f"{PREFIX}-verify" / "verify-report.json").read_text())
     assert collected["expected_backend"] == "database"

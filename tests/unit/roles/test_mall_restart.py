@@ -39,7 +39,7 @@ CASES = {'reload_off': (False, False), 'no_master': (True, False), 'gunicorn_mas
 def restarts(tmp_path_factory, server):
     if shutil.which('ansible-playbook') is None:
         pytest.skip('ansible-playbook is not on PATH')
-    _, base_url = server
+    base_url = server[1]
     tmp_path = tmp_path_factory.mktemp('restart')
     (tmp_path / 'gunicorn_master.py').write_text(MASTER)
     pidfile = tmp_path / 'gunicorn.pid'

@@ -68,7 +68,8 @@ def project(tmp_path, mariadb, venv, refusal=None):
         user = "mall_nodump"
     (app / "mall_server" / "settings" / "production.py").write_text(SETTINGS.format(address=address, user=user))
     host["extra"] = {"mall_db_host": address, "mall_db_port": 3306, "mall_db_name": "mall_test", "mall_db_user": user,
-                     "mall_db_password": "unit-test", "mall_redis_host": address, "mall_redis_port": 6379, "mall_venv": str(venv)}
+                     "mall_db_password": "unit-test", "mall_redis_host": address, "mall_redis_port": 6379, "mall_venv": str(venv),
+                     "mall_plan_dir": ""}
     return host
 
 
